@@ -1,4 +1,17 @@
 //! cdat-core: forward-mode autodiff for Burn, exact Hessian-vector products and curvature,
 //! and curvature-aware learning-rate tuners (Roulet et al., NeurIPS 2024).
+//!
+//! - [`dual`]: `Dual<B>`, forward-mode autodiff as a backend decorator;
+//! - [`curvature`]: `hvp`, `directional_curvature` (forward-over-reverse and
+//!   forward-over-forward) on [`curvature::HvpBackend`] = `Autodiff<Dual<B>>`;
+//! - [`spectrum`]: sharpness by power iteration, Lanczos, preconditioned sharpness;
+//! - [`params`]: vectors in parameter space keyed by `ParamId`.
 
+pub mod curvature;
 pub mod dual;
+pub mod params;
+pub mod spectrum;
+
+pub use curvature::{directional_curvature, hvp, DirectionalCurvature, Hvp, HvpBackend};
+pub use dual::Dual;
+pub use params::ParamVec;

@@ -3,7 +3,7 @@
 
 use burn::backend::NdArray;
 use burn::tensor::{Distribution, Shape, TensorData};
-use burn_backend::backend::Backend;
+use burn_backend::ops::FloatTensorOps;
 use burn_backend::tensor::FloatTensor;
 use burn_backend::TensorMetadata;
 use cdat_core::dual::{Dual, DualTensor};
@@ -56,7 +56,7 @@ pub fn eval_dual(
         .map(|(x, t)| DualTensor::new(prim(x.clone()), t.clone().map(prim)))
         .collect();
     let out = f(args);
-    let shape = out.shape().dims.to_vec();
+    let shape = out.shape().to_vec();
     let p = to_vec(out.primal.clone());
     let t = match out.tangent {
         Some(t) => {
@@ -129,4 +129,55 @@ pub fn check_jvp(name: &str, inputs: Vec<TensorData>, f: impl Fn(Vec<FloatTensor
 pub fn normal(shape: &[usize]) -> TensorData {
     let t = F::float_random(Shape::from(shape.to_vec()), Distribution::Normal(0.0, 1.0), &dev(), burn_backend::FloatDType::F64);
     burn_backend::read_sync(F::float_into_data(t)).unwrap()
+}
+
+/// Like [`check_jvp_with`], but the finite difference is taken of `f_ref`, a full-precision
+/// reference for the same function (for ops that the backend evaluates in lower precision, e.g.
+/// NdArray's sigmoid, which goes through f32 even for f64 tensors). The primal of `f` must also
+/// match `f_ref` to `tol` relative. Only the primal of `f_ref` is used.
+pub fn check_jvp_ref(
+    name: &str,
+    inputs: Vec<TensorData>,
+    active: Option<&[usize]>,
+    tol: f64,
+    f: impl Fn(Vec<FloatTensor<D>>) -> FloatTensor<D>,
+    f_ref: impl Fn(Vec<FloatTensor<D>>) -> FloatTensor<D>,
+) {
+    let tangents: Vec<Option<TensorData>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let on = active.map_or(true, |a| a.contains(&i));
+            on.then(|| rand_data(&x.shape, -1.0, 1.0, 1000 + i as u64))
+        })
+        .collect();
+    let (primal, jvp, _) = eval_dual(&inputs, &tangents, &f);
+    let none = vec![None; inputs.len()];
+    let (primal_ref, _, _) = eval_dual(&inputs, &none, &f_ref);
+    let pscale = primal_ref.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    let perr = primal.iter().zip(&primal_ref).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(perr <= tol * pscale, "{name}: primal differs from the reference: max abs err {perr:e}");
+    let h = 1e-5;
+    let at = |sign: f64| -> Vec<f64> {
+        let xs: Vec<TensorData> = inputs
+            .iter()
+            .zip(&tangents)
+            .map(|(x, t)| match t {
+                Some(t) => shifted(x, t, sign * h),
+                None => x.clone(),
+            })
+            .collect();
+        eval_dual(&xs, &none, &f_ref).0
+    };
+    let (plus, minus) = (at(1.0), at(-1.0));
+    let fd: Vec<f64> = plus.iter().zip(&minus).map(|(p, m)| (p - m) / (2.0 * h)).collect();
+    assert_eq!(fd.len(), jvp.len(), "{name}: length mismatch");
+    let scale = fd.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    let err = fd.iter().zip(&jvp).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        err <= tol * scale,
+        "{name}: JVP differs from finite difference of the reference: max abs err {err:e}, scale {scale:e}\n jvp[..6]={:?}\n fd [..6]={:?}",
+        &jvp[..jvp.len().min(6)],
+        &fd[..fd.len().min(6)]
+    );
 }
