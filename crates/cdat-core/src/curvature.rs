@@ -12,7 +12,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 
 use crate::dual::Dual;
-use crate::params::{map_params_with, ParamVec};
+use crate::params::{map_autodiff_params_with, map_params_with, ParamVec};
 
 /// The backend a model must live on for exact Hessian-vector products: Burn's reverse mode over
 /// forward mode over `B`. With no tangents set it trains like `Autodiff<B>`.
@@ -62,9 +62,8 @@ where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
 {
-    map_params_with(module, u, |w: Tensor<HvpBackend<B>, 1>, ui: Tensor<B, 1>| {
-        let w = Dual::<B>::primal(w.inner()) + ui.mul_scalar(eta);
-        Tensor::from_inner(Dual::constant(w)).require_grad()
+    map_autodiff_params_with::<HvpBackend<B>, B, M>(module, u, |w, ui| {
+        Dual::constant(Dual::<B>::primal(w) + ui.mul_scalar(eta))
     })
 }
 
@@ -75,9 +74,8 @@ where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
 {
-    map_params_with(module, v, |w: Tensor<HvpBackend<B>, 1>, vi: Tensor<B, 1>| {
-        let primal = Dual::<B>::primal(w.inner());
-        Tensor::from_inner(Dual::with_tangent(primal, vi)).require_grad()
+    map_autodiff_params_with::<HvpBackend<B>, B, M>(module, v, |w, vi| {
+        Dual::with_tangent(Dual::<B>::primal(w), vi)
     })
 }
 

@@ -162,8 +162,8 @@ impl<B: Backend> ParamVec<B> {
     }
 }
 
-/// Maps each float parameter `p` of a module to `f(p, v[id])`, where `v[id]` has been reshaped
-/// to the parameter's shape. Parameters absent from `v` are left as they are.
+/// Maps each float parameter `p` of a module to `f(p, v[id])` (both flattened; the result is
+/// reshaped back). Parameters absent from `v` are left as they are.
 pub(crate) fn map_params_with<B, V, M>(
     module: M,
     v: &ParamVec<V>,
@@ -197,6 +197,43 @@ where
     module.map(&mut Mapper { v, f })
 }
 
+/// Like [`map_params_with`] for an autodiff module: `f` maps the parameter's inner (untracked)
+/// value, and the result becomes a fresh gradient-requiring leaf.
+pub(crate) fn map_autodiff_params_with<AB, V, M>(
+    module: M,
+    v: &ParamVec<V>,
+    f: impl FnMut(Tensor<AB::InnerBackend, 1>, Tensor<V, 1>) -> Tensor<AB::InnerBackend, 1>,
+) -> M
+where
+    AB: AutodiffBackend,
+    V: Backend,
+    M: AutodiffModule<AB>,
+{
+    struct Mapper<'a, V: Backend, F> {
+        v: &'a ParamVec<V>,
+        f: F,
+    }
+    impl<AB: AutodiffBackend, V: Backend, F> ModuleMapper<AB> for Mapper<'_, V, F>
+    where
+        F: FnMut(Tensor<AB::InnerBackend, 1>, Tensor<V, 1>) -> Tensor<AB::InnerBackend, 1>,
+    {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
+            let (id, tensor, mapper) = param.consume();
+            let tensor = match self.v.get(&id) {
+                Some(vi) => {
+                    let inner = tensor.inner();
+                    let shape = inner.shape();
+                    let mapped = (self.f)(inner.flatten::<1>(0, D - 1), vi.clone()).reshape(shape);
+                    Tensor::from_inner(mapped).require_grad()
+                }
+                None => tensor,
+            };
+            Param::from_mapped_value(id, tensor, mapper)
+        }
+    }
+    module.map(&mut Mapper { v, f })
+}
+
 /// `w + eta * u` for every parameter of an autodiff module; the result requires gradients
 /// again, like the parameters of a freshly built module.
 pub fn apply_step<AB, M>(module: M, u: &ParamVec<AB::InnerBackend>, eta: f64) -> M
@@ -204,10 +241,7 @@ where
     AB: AutodiffBackend,
     M: AutodiffModule<AB>,
 {
-    map_params_with(module, u, |w: Tensor<AB, 1>, ui| {
-        let w = w.inner() + ui.mul_scalar(eta);
-        Tensor::from_inner(w).require_grad()
-    })
+    map_autodiff_params_with::<AB, _, M>(module, u, |w, ui| w + ui.mul_scalar(eta))
 }
 
 /// `w + eta * u` for every parameter of a plain (non-autodiff) module.

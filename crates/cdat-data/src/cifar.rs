@@ -57,7 +57,7 @@ impl CifarRecords {
 /// Checks that a CIFAR-10 file of `len` bytes holds a whole, positive number of records.
 pub fn check_cifar_size(len: u64, file: &str) -> Result<usize> {
     let record = CIFAR_RECORD_BYTES as u64;
-    if len == 0 || len % record != 0 {
+    if len == 0 || !len.is_multiple_of(record) {
         return Err(DataError::BadRecordSize {
             file: file.to_string(),
             len,

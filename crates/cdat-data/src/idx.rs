@@ -49,8 +49,10 @@ pub fn parse_idx_images(bytes: &[u8], file: &str) -> Result<IdxImages> {
     let gz = is_gzip(bytes);
     let mut reader = open(bytes, gz);
     let mut header = [0u8; IMAGES_HEADER];
-    read_header(&mut reader, &mut header, file, gz)?;
+    // Check the magic first: a wrong file type is a clearer message than a short header.
+    read_header(&mut reader, &mut header, 0..4, file, gz)?;
     check_magic(be_u32(&header, 0), IDX_IMAGES_MAGIC, "images", file)?;
+    read_header(&mut reader, &mut header, 4..IMAGES_HEADER, file, gz)?;
     let [count, rows, cols] = [4, 8, 12].map(|at| be_u32(&header, at) as u64);
     if count == 0 || rows == 0 || cols == 0 {
         return Err(invalid(
@@ -76,8 +78,10 @@ pub fn parse_idx_labels(bytes: &[u8], file: &str) -> Result<Vec<u8>> {
     let gz = is_gzip(bytes);
     let mut reader = open(bytes, gz);
     let mut header = [0u8; LABELS_HEADER];
-    read_header(&mut reader, &mut header, file, gz)?;
+    // Check the magic first: a wrong file type is a clearer message than a short header.
+    read_header(&mut reader, &mut header, 0..4, file, gz)?;
     check_magic(be_u32(&header, 0), IDX_LABELS_MAGIC, "labels", file)?;
+    read_header(&mut reader, &mut header, 4..LABELS_HEADER, file, gz)?;
     let count = be_u32(&header, 4) as u64;
     if count == 0 {
         return Err(invalid(file, "0 labels".to_string()));
@@ -109,10 +113,22 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
 /// # Panics
 /// If a dimension does not fit in a u32 or `pixels` has the wrong length.
 pub fn encode_idx_images(images: &IdxImages) -> Vec<u8> {
-    assert_eq!(images.pixels.len(), images.count * images.rows * images.cols);
+    assert_eq!(
+        images.pixels.len(),
+        images.count * images.rows * images.cols
+    );
     let mut out = Vec::with_capacity(IMAGES_HEADER + images.pixels.len());
-    for v in [IDX_IMAGES_MAGIC as usize, images.count, images.rows, images.cols] {
-        out.extend_from_slice(&u32::try_from(v).expect("IDX field exceeds u32").to_be_bytes());
+    for v in [
+        IDX_IMAGES_MAGIC as usize,
+        images.count,
+        images.rows,
+        images.cols,
+    ] {
+        out.extend_from_slice(
+            &u32::try_from(v)
+                .expect("IDX field exceeds u32")
+                .to_be_bytes(),
+        );
     }
     out.extend_from_slice(&images.pixels);
     out
@@ -189,11 +205,17 @@ fn read_error(file: &str, gz: bool, source: std::io::Error) -> DataError {
     }
 }
 
-/// Fills `buf` completely, or reports how many header bytes were present.
-fn read_header(r: &mut dyn Read, buf: &mut [u8], file: &str, gz: bool) -> Result<()> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
+/// Fills `buf[range]`, or reports how many header bytes were present.
+fn read_header(
+    r: &mut dyn Read,
+    buf: &mut [u8],
+    range: std::ops::Range<usize>,
+    file: &str,
+    gz: bool,
+) -> Result<()> {
+    let mut got = range.start;
+    while got < range.end {
+        match r.read(&mut buf[got..range.end]) {
             Ok(0) => {
                 return Err(DataError::SizeMismatch {
                     file: file.to_string(),

@@ -189,7 +189,9 @@ impl ImageDataset {
         let std = sum_sq
             .iter()
             .zip(&mean)
-            .map(|(&s, &m)| ((s as f64 / n / (255.0 * 255.0) - m * m).max(0.0).sqrt() as f32).max(1e-6))
+            .map(|(&s, &m)| {
+                ((s as f64 / n / (255.0 * 255.0) - m * m).max(0.0).sqrt() as f32).max(1e-6)
+            })
             .collect();
         ChannelStats {
             mean: mean.into_iter().map(|m| m as f32).collect(),
@@ -202,20 +204,17 @@ impl ImageDataset {
     /// # Panics
     /// If an index is out of range.
     pub fn to_f32(&self, indices: &[usize]) -> Vec<f32> {
-        let (c, plane) = (self.shape.channels, self.shape.plane());
-        let (scale, shift): (Vec<f32>, Vec<f32>) = match &self.normalization {
-            Normalization::UnitRange => (vec![1.0 / 255.0; c], vec![0.0; c]),
-            Normalization::Standardize(s) => s
-                .mean
-                .iter()
-                .zip(&s.std)
-                .map(|(m, sd)| (1.0 / (255.0 * sd), -m / sd))
-                .unzip(),
-        };
+        let plane = self.shape.plane();
         let mut out = Vec::with_capacity(indices.len() * self.shape.numel());
         for &i in indices {
-            for (ch, values) in self.image(i).chunks_exact(plane).enumerate() {
-                out.extend(values.iter().map(|&v| v as f32 * scale[ch] + shift[ch]));
+            let image = self.image(i);
+            match &self.normalization {
+                Normalization::UnitRange => out.extend(image.iter().map(|&v| v as f32 / 255.0)),
+                Normalization::Standardize(s) => {
+                    for ((values, m), sd) in image.chunks_exact(plane).zip(&s.mean).zip(&s.std) {
+                        out.extend(values.iter().map(|&v| (v as f32 / 255.0 - m) / sd));
+                    }
+                }
             }
         }
         out

@@ -46,7 +46,11 @@ impl CharVocab {
         let mut chars: Vec<char> = text.chars().collect();
         chars.sort_unstable();
         chars.dedup();
-        let index = chars.iter().enumerate().map(|(i, &c)| (c, i as u32)).collect();
+        let index = chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i as u32))
+            .collect();
         Ok(Self { chars, index })
     }
 

@@ -91,7 +91,8 @@ impl<B: Backend> MultiHeadSelfAttention<B> {
 /// Boolean `[T, T]` mask that is `true` strictly above the diagonal (the future positions a
 /// causal model must not attend to).
 pub fn causal_mask<B: Backend>(t: usize, device: &B::Device) -> Tensor<B, 2, Bool> {
-    Tensor::<B, 2, Bool>::triu_mask([t, t], 1, device)
+    // `tril_mask` is `false` on the lower triangle (diagonal included) and `true` elsewhere.
+    Tensor::<B, 2, Bool>::tril_mask([t, t], 0, device)
 }
 
 /// Configuration of a pre-LayerNorm [`TransformerBlock`].

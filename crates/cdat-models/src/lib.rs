@@ -21,6 +21,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod conv;
 pub mod loss;
 pub mod mixer;
 pub mod mlp;
@@ -33,6 +34,7 @@ pub use activation::Activation;
 pub use attention::{
     MultiHeadSelfAttention, MultiHeadSelfAttentionConfig, TransformerBlock, TransformerBlockConfig,
 };
+pub use conv::ConvImpl;
 pub use loss::{accuracy, cross_entropy, mse_one_hot, sequence_accuracy, sequence_cross_entropy};
 pub use mixer::{Mixer, MixerConfig};
 pub use mlp::{Mlp, MlpConfig};

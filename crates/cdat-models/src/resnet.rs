@@ -8,6 +8,7 @@ use burn::nn::{
 };
 use burn::tensor::{activation::relu, backend::Backend, Tensor};
 
+use crate::conv::ConvImpl;
 use crate::Classifier;
 
 /// Normalization layer used after each convolution of a [`ResNet`].
@@ -48,18 +49,28 @@ impl<B: Backend> ChannelNorm<B> {
         }
     }
 
-    /// Normalizes a `[N, C, H, W]` feature map.
-    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        match self {
-            ChannelNorm::Layer(ln) => ln.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2]),
-            ChannelNorm::Batch(bn) => bn.forward(x),
+    /// Normalizes a feature map, `[N, H, W, C]` if `channels_last` else `[N, C, H, W]`.
+    pub fn forward(&self, x: Tensor<B, 4>, channels_last: bool) -> Tensor<B, 4> {
+        match (self, channels_last) {
+            (ChannelNorm::Layer(ln), true) => ln.forward(x),
+            (ChannelNorm::Layer(ln), false) => {
+                ln.forward(x.permute([0, 2, 3, 1])).permute([0, 3, 1, 2])
+            }
+            (ChannelNorm::Batch(bn), false) => bn.forward(x),
+            (ChannelNorm::Batch(bn), true) => {
+                bn.forward(x.permute([0, 3, 1, 2])).permute([0, 2, 3, 1])
+            }
         }
     }
 }
 
-fn apply_norm<B: Backend>(norm: &Option<ChannelNorm<B>>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+fn apply_norm<B: Backend>(
+    norm: &Option<ChannelNorm<B>>,
+    x: Tensor<B, 4>,
+    channels_last: bool,
+) -> Tensor<B, 4> {
     match norm {
-        Some(n) => n.forward(x),
+        Some(n) => n.forward(x, channels_last),
         None => x,
     }
 }
@@ -90,6 +101,11 @@ pub struct ResNetConfig {
     /// Normalization after each convolution.
     #[config(default = "Normalization::None")]
     pub normalization: Normalization,
+    /// How convolutions are evaluated (same function and parameters either way).
+    /// [`ConvImpl::TapMatmul`] (default) is much faster to differentiate on CPU backends;
+    /// [`ConvImpl::Native`] uses the backend's `conv2d` (preferable on GPU).
+    #[config(default = "ConvImpl::TapMatmul")]
+    pub conv_impl: ConvImpl,
 }
 
 impl ResNetConfig {
@@ -140,6 +156,7 @@ impl ResNetConfig {
                     out_ch,
                     stride,
                     self.normalization,
+                    self.conv_impl,
                     device,
                 ));
                 in_ch = out_ch;
@@ -151,6 +168,7 @@ impl ResNetConfig {
             stem_norm,
             blocks,
             head,
+            conv_impl: self.conv_impl,
         }
     }
 }
@@ -187,6 +205,8 @@ pub struct BasicBlock<B: Backend> {
     pub shortcut: Option<Conv2d<B>>,
     /// Normalization after the projection shortcut.
     pub shortcut_norm: Option<ChannelNorm<B>>,
+    /// Convolution implementation.
+    pub conv_impl: ConvImpl,
 }
 
 impl<B: Backend> BasicBlock<B> {
@@ -195,6 +215,7 @@ impl<B: Backend> BasicBlock<B> {
         out_ch: usize,
         stride: usize,
         norm: Normalization,
+        conv_impl: ConvImpl,
         device: &B::Device,
     ) -> Self {
         let use_bias = norm == Normalization::None;
@@ -217,17 +238,21 @@ impl<B: Backend> BasicBlock<B> {
             norm2: ChannelNorm::new(norm, out_ch, device),
             shortcut,
             shortcut_norm,
+            conv_impl,
         }
     }
 
-    /// Applies the block to a `[N, C_in, H, W]` feature map.
+    /// Applies the block to a feature map in the layout of its [`ConvImpl`]
+    /// (`[N, C, H, W]` for `Native`, `[N, H, W, C]` for `TapMatmul`).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let imp = self.conv_impl;
+        let cl = imp.channels_last();
         let residual = match &self.shortcut {
-            Some(conv) => apply_norm(&self.shortcut_norm, conv.forward(x.clone())),
+            Some(conv) => apply_norm(&self.shortcut_norm, imp.apply(conv, x.clone()), cl),
             None => x.clone(),
         };
-        let y = relu(apply_norm(&self.norm1, self.conv1.forward(x)));
-        let y = apply_norm(&self.norm2, self.conv2.forward(y));
+        let y = relu(apply_norm(&self.norm1, imp.apply(&self.conv1, x), cl));
+        let y = apply_norm(&self.norm2, imp.apply(&self.conv2, y), cl);
         relu(y + residual)
     }
 }
@@ -247,18 +272,41 @@ pub struct ResNet<B: Backend> {
     pub blocks: Vec<BasicBlock<B>>,
     /// Linear classification head.
     pub head: Linear<B>,
+    /// Convolution implementation of the stem.
+    pub conv_impl: ConvImpl,
 }
 
 impl<B: Backend> ResNet<B> {
+    /// Switches every convolution of the network to `conv_impl` (parameters unchanged).
+    pub fn with_conv_impl(mut self, conv_impl: ConvImpl) -> Self {
+        self.conv_impl = conv_impl;
+        for block in &mut self.blocks {
+            block.conv_impl = conv_impl;
+        }
+        self
+    }
+
     /// Logits `[N, num_classes]` for images `[N, C, H, W]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let mut x = relu(apply_norm(&self.stem_norm, self.stem.forward(images)));
+        let imp = self.conv_impl;
+        let cl = imp.channels_last();
+        let x = if cl {
+            images.permute([0, 2, 3, 1])
+        } else {
+            images
+        };
+        let mut x = relu(apply_norm(&self.stem_norm, imp.apply(&self.stem, x), cl));
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let [n, c, h, w] = x.dims();
         // Global average pooling over the spatial positions.
-        let pooled: Tensor<B, 2> = x.reshape([n, c, h * w]).mean_dim(2).reshape([n, c]);
+        let pooled: Tensor<B, 2> = if cl {
+            let [n, h, w, c] = x.dims();
+            x.reshape([n, h * w, c]).mean_dim(1).reshape([n, c])
+        } else {
+            let [n, c, h, w] = x.dims();
+            x.reshape([n, c, h * w]).mean_dim(2).reshape([n, c])
+        };
         self.head.forward(pooled)
     }
 }

@@ -77,7 +77,6 @@ fn scalar(v: f64) -> Scalar {
 }
 
 fn to_f64(s: Scalar) -> f64 {
-    use burn_backend::ElementConversion as _;
     s.elem::<f64>()
 }
 
