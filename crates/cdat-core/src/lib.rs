@@ -15,3 +15,4 @@ pub mod spectrum;
 pub use curvature::{directional_curvature, hvp, DirectionalCurvature, Hvp, HvpBackend};
 pub use dual::Dual;
 pub use params::ParamVec;
+pub mod tuners;
