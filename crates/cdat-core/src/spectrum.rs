@@ -168,7 +168,8 @@ pub fn symmetric_tridiagonal_eigenvalues(a: &[f64], b: &[f64]) -> Vec<f64> {
     jacobi_eigenvalues(m)
 }
 
-fn jacobi_eigenvalues(mut m: Vec<Vec<f64>>) -> Vec<f64> {
+/// Eigenvalues of a small dense symmetric matrix (rows), by cyclic Jacobi rotations.
+pub fn jacobi_eigenvalues(mut m: Vec<Vec<f64>>) -> Vec<f64> {
     let n = m.len();
     for _sweep in 0..100 {
         let off: f64 = (0..n)
