@@ -21,24 +21,24 @@ use cdat_core::curvature::{
 };
 use cdat_core::Dual;
 
-type B = NdArray<f32>;
-type A = Autodiff<B>;
-type H = HvpBackend<B>;
-type FF = Dual<Dual<B>>;
+type NB = NdArray<f32>;
+type A = Autodiff<NB>;
+type H = HvpBackend<NB>;
+type FF = Dual<Dual<NB>>;
 
-trait Net<Bk: Backend>: Module<Bk> {
-    fn logits(&self, x: Tensor<Bk, 4>) -> Tensor<Bk, 2>;
+trait Net<B: Backend>: Module<B> {
+    fn logits(&self, x: Tensor<B, 4>) -> Tensor<B, 2>;
 }
 
 #[derive(Module, Debug)]
-struct Mlp<Bk: Backend> {
-    l1: Linear<Bk>,
-    l2: Linear<Bk>,
-    l3: Linear<Bk>,
+struct Mlp<B: Backend> {
+    l1: Linear<B>,
+    l2: Linear<B>,
+    l3: Linear<B>,
 }
 
-impl<Bk: Backend> Mlp<Bk> {
-    fn new(device: &Bk::Device) -> Self {
+impl<B: Backend> Mlp<B> {
+    fn new(device: &B::Device) -> Self {
         Self {
             l1: LinearConfig::new(784, 512).init(device),
             l2: LinearConfig::new(512, 512).init(device),
@@ -47,23 +47,23 @@ impl<Bk: Backend> Mlp<Bk> {
     }
 }
 
-impl<Bk: Backend> Net<Bk> for Mlp<Bk> {
-    fn logits(&self, x: Tensor<Bk, 4>) -> Tensor<Bk, 2> {
+impl<B: Backend> Net<B> for Mlp<B> {
+    fn logits(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = x.flatten::<2>(1, 3);
         self.l3.forward(relu(self.l2.forward(relu(self.l1.forward(x)))))
     }
 }
 
 #[derive(Module, Debug)]
-struct ConvNet<Bk: Backend> {
-    c1: Conv2d<Bk>,
-    c2: Conv2d<Bk>,
+struct ConvNet<B: Backend> {
+    c1: Conv2d<B>,
+    c2: Conv2d<B>,
     pool: MaxPool2d,
-    head: Linear<Bk>,
+    head: Linear<B>,
 }
 
-impl<Bk: Backend> ConvNet<Bk> {
-    fn new(device: &Bk::Device) -> Self {
+impl<B: Backend> ConvNet<B> {
+    fn new(device: &B::Device) -> Self {
         Self {
             c1: Conv2dConfig::new([3, 16], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
             c2: Conv2dConfig::new([16, 32], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
@@ -73,15 +73,15 @@ impl<Bk: Backend> ConvNet<Bk> {
     }
 }
 
-impl<Bk: Backend> Net<Bk> for ConvNet<Bk> {
-    fn logits(&self, x: Tensor<Bk, 4>) -> Tensor<Bk, 2> {
+impl<B: Backend> Net<B> for ConvNet<B> {
+    fn logits(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = self.pool.forward(relu(self.c1.forward(x)));
         let x = self.pool.forward(relu(self.c2.forward(x)));
         self.head.forward(x.flatten::<2>(1, 3))
     }
 }
 
-fn cross_entropy<Bk: Backend>(logits: Tensor<Bk, 2>, y: Tensor<Bk, 1, Int>) -> Tensor<Bk, 1> {
+fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tensor<B, 1> {
     let n = logits.dims()[0] as f64;
     log_softmax(logits, 1).gather(1, y.unsqueeze_dim(1)).sum().neg().div_scalar(n)
 }
@@ -124,7 +124,7 @@ where
 {
     let dev = Default::default();
     let n = x_shape[0];
-    let x = Tensor::<B, 4>::random(x_shape, Distribution::Uniform(0.0, 1.0), &dev);
+    let x = Tensor::<NB, 4>::random(x_shape, Distribution::Uniform(0.0, 1.0), &dev);
     let labels = TensorData::new((0..n as i64).map(|i| i % 10).collect::<Vec<_>>(), [n]);
     let w = parameters(&mh);
     let ma = copy_into(&w, ma);
