@@ -12,7 +12,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 
 use crate::dual::Dual;
-use crate::params::{map_autodiff_params_with, map_params_with, ParamVec};
+use crate::params::{ensure_initialized, map_autodiff_params_with, map_params_with, ParamVec};
 
 /// The backend a model must live on for exact Hessian-vector products: Burn's reverse mode over
 /// forward mode over `B`. With no tangents set it trains like `Autodiff<B>`.
@@ -88,6 +88,7 @@ where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
 {
+    ensure_initialized(module);
     let tangent_module = with_tangents(module.clone(), v);
     let loss = loss_fn(&tangent_module);
     let (loss_primal, loss_tangent) = Dual::<B>::split(loss.clone().inner());
@@ -201,6 +202,7 @@ where
     B: Backend,
     M: Module<Dual<Dual<B>>>,
 {
+    ensure_initialized(module);
     let lifted = map_params_with(module.clone(), u, |w: Tensor<Dual<Dual<B>>, 1>, ui: Tensor<B, 1>| {
         let w = Dual::<B>::primal(Dual::<Dual<B>>::primal(w));
         let inner_primal = Dual::with_tangent(w, ui.clone());
@@ -232,6 +234,7 @@ where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
 {
+    ensure_initialized(module);
     let plus = apply_update(module.clone(), v, h);
     let minus = apply_update(module.clone(), v, -h);
     let (_, gp) = gradient(&plus, &loss_fn);

@@ -162,6 +162,19 @@ impl<B: Backend> ParamVec<B> {
     }
 }
 
+/// Initialises every lazily initialised parameter of `module` in place. Burn creates parameters
+/// on first use, and a clone of a never-used module would draw its own random values: call this
+/// before cloning a module whose clones must share its parameters.
+pub fn ensure_initialized<B: Backend, M: Module<B>>(module: &M) {
+    struct Touch;
+    impl<B: Backend> ModuleVisitor<B> for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
+}
+
 /// Maps each float parameter `p` of a module to `f(p, v[id])` (both flattened; the result is
 /// reshaped back). Parameters absent from `v` are left as they are.
 pub(crate) fn map_params_with<B, V, M>(

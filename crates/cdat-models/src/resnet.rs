@@ -27,10 +27,10 @@ pub enum Normalization {
     BatchNorm,
 }
 
-/// A per-channel normalization layer for NCHW feature maps.
+/// A per-channel normalization layer for NCHW or channels-last (NHWC) feature maps.
 #[derive(Module, Debug)]
 pub enum ChannelNorm<B: Backend> {
-    /// Layer norm over channels (applied on NHWC, then permuted back).
+    /// Layer norm over channels (applied on NHWC; NCHW maps are permuted there and back).
     Layer(LayerNorm<B>),
     /// Batch norm over `(N, H, W)` per channel.
     Batch(BatchNorm<B>),
@@ -81,8 +81,9 @@ fn apply_norm<B: Backend>(
 /// after the first halves the spatial resolution. The network has
 /// `2 * sum(blocks_per_stage) + 2` weight layers (stem, blocks, head).
 ///
-/// Defaults: ResNet-8 layout (`[1, 1, 1]`) with base width 16, no normalization, CIFAR-10
-/// input (3 channels) and 10 classes. See [`ResNetConfig::resnet8`], [`ResNetConfig::resnet20`]
+/// Defaults (sized for a 2-core CPU): ResNet-8 layout (`[1, 1, 1]`) at half the usual width
+/// (base width 8, i.e. widths 8/16/32), no normalization, CIFAR-10 input (3 channels) and 10
+/// classes. See [`ResNetConfig::resnet8`], [`ResNetConfig::resnet20`]
 /// and [`ResNetConfig::resnet34`] for the standard layouts.
 #[derive(Config, Debug)]
 pub struct ResNetConfig {
@@ -96,7 +97,7 @@ pub struct ResNetConfig {
     #[config(default = "vec![1, 1, 1]")]
     pub blocks_per_stage: Vec<usize>,
     /// Width (channels) of the stem and first stage; doubled at every following stage.
-    #[config(default = 16)]
+    #[config(default = 8)]
     pub base_width: usize,
     /// Normalization after each convolution.
     #[config(default = "Normalization::None")]
@@ -260,8 +261,9 @@ impl<B: Backend> BasicBlock<B> {
 /// CIFAR-style ResNet: 3x3 stem, stages of [`BasicBlock`]s, global average pooling and a
 /// linear head.
 ///
-/// The default [`ResNetConfig`] (ResNet-8, base width 16, no normalization, 3 → 10) has
-/// **78,042** parameters.
+/// The default [`ResNetConfig`] (ResNet-8 layout, base width 8, no normalization, 3 → 10) has
+/// **19,786** parameters; [`ResNetConfig::resnet8`] (base width 16) has 77,706,
+/// [`ResNetConfig::resnet20`] 271,690 and [`ResNetConfig::resnet34`] 21,273,610.
 #[derive(Module, Debug)]
 pub struct ResNet<B: Backend> {
     /// 3x3 stem convolution.

@@ -2,12 +2,11 @@
 
 use burn::config::Config;
 use burn::module::{Initializer, Module, Param};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::attention::{TransformerBlock, TransformerBlockConfig};
-use crate::mixer::patchify;
+use crate::conv::patches;
 use crate::Classifier;
 
 /// How a [`Vit`] pools its token sequence into one feature vector.
@@ -77,12 +76,9 @@ impl VitConfig {
             std: 0.02,
         };
         Vit {
-            patch_embed: Conv2dConfig::new(
-                [self.in_channels, d],
-                [self.patch_size, self.patch_size],
-            )
-            .with_stride([self.patch_size, self.patch_size])
-            .init(device),
+            patch_embed: LinearConfig::new(self.in_channels * self.patch_size * self.patch_size, d)
+                .init(device),
+            patch_size: self.patch_size,
             cls_token: cls.then(|| Initializer::Zeros.init([1, 1, d], device)),
             pos_embedding: small.init([1, seq_len, d], device),
             blocks: (0..self.depth)
@@ -94,15 +90,19 @@ impl VitConfig {
     }
 }
 
-/// Vision Transformer: strided-conv patch embedding, optional class token, learned positional
+/// Vision Transformer: linear patch embedding (equivalent to a conv with kernel = stride =
+/// patch), optional class token, learned positional
 /// embedding, pre-LN transformer blocks (non-causal hand-written attention), final layer norm,
 /// class-token or mean pooling, linear head.
 ///
-/// The default [`VitConfig`] has **72,074** parameters.
+/// The default [`VitConfig`] has **75,082** parameters.
 #[derive(Module, Debug)]
 pub struct Vit<B: Backend> {
-    /// Patch embedding (conv with kernel = stride = patch size).
-    pub patch_embed: Conv2d<B>,
+    /// Patch embedding: a linear map of each flattened `C x p x p` patch (the same function
+    /// and parameter count as a `Conv2d` with kernel = stride = `p`).
+    pub patch_embed: Linear<B>,
+    /// Patch side length.
+    pub patch_size: usize,
     /// Learned class token `[1, 1, D]` (only with [`VitPooling::ClassToken`]).
     pub cls_token: Option<Param<Tensor<B, 3>>>,
     /// Learned positional embedding `[1, S, D]`.
@@ -118,7 +118,7 @@ pub struct Vit<B: Backend> {
 impl<B: Backend> Vit<B> {
     /// Logits `[N, num_classes]` for images `[N, C, H, W]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let mut x = patchify(self.patch_embed.forward(images));
+        let mut x = self.patch_embed.forward(patches(images, self.patch_size));
         let [n, _, d] = x.dims();
         if let Some(cls) = &self.cls_token {
             // Broadcast the class token over the batch with an elementwise add.

@@ -6,26 +6,13 @@
 //! log_sigmoid_backward and softmin keep the trait defaults: those are compositions of float ops
 //! (and of `softmax`), which carry their own JVP rules.
 
-use super::{Dual, DualTensor};
+use super::rules::{dual, sum_opt, P};
+use super::Dual;
 use burn_backend::backend::Backend;
 use burn_backend::get_device_settings;
 use burn_backend::ops::*;
 use burn_backend::tensor::FloatTensor;
 use core::f64::consts::{PI, SQRT_2};
-
-type P<B> = FloatTensor<B>;
-
-fn dual<B: Backend>(primal: P<B>, tangent: Option<P<B>>) -> DualTensor<B> {
-    DualTensor::new(primal, tangent)
-}
-
-fn add_opt<B: Backend>(a: Option<P<B>>, b: Option<P<B>>) -> Option<P<B>> {
-    match (a, b) {
-        (None, None) => None,
-        (Some(a), None) | (None, Some(a)) => Some(a),
-        (Some(a), Some(b)) => Some(B::float_add(a, b)),
-    }
-}
 
 /// Standard normal density `φ(x) = exp(-x²/2) / sqrt(2π)`.
 fn normal_pdf<B: Backend>(x: P<B>) -> P<B> {
@@ -99,7 +86,7 @@ impl<B: Backend> ActivationOps<Self> for Dual<B> {
         let t_x = x
             .tangent
             .map(|tx| B::float_mul(B::float_mul(g.clone(), gelu_d2::<B>(xp, pdf)), tx));
-        dual(B::float_mul(g, d1), add_opt::<B>(t_g, t_x))
+        dual(B::float_mul(g, d1), sum_opt::<B>(t_g, t_x))
     }
 
     fn sigmoid(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -117,7 +104,7 @@ impl<B: Backend> ActivationOps<Self> for Dual<B> {
             let one_minus_2o = B::float_add_scalar(B::float_mul_scalar(o.clone(), (-2.0).into()), 1.0.into());
             B::float_mul(B::float_mul(g.clone(), one_minus_2o), to)
         });
-        dual(B::sigmoid_backward(o, g), add_opt::<B>(t_g, t_o))
+        dual(B::sigmoid_backward(o, g), sum_opt::<B>(t_g, t_o))
     }
 
     fn softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {

@@ -4,6 +4,7 @@
 //! A tangent of `None` stands for zero; an op whose inputs all have `None` tangents only runs
 //! the wrapped backend's op on the primals.
 
+use super::rules::{dual, linear, sum_opt, P};
 use super::{Dual, DualTensor};
 use burn_backend::backend::{Backend, ExecutionError};
 use burn_backend::get_device_settings;
@@ -14,18 +15,6 @@ use burn_backend::{
     TensorData, TensorMetadata,
 };
 use core::future::Future;
-
-type P<B> = FloatTensor<B>;
-
-fn dual<B: Backend>(primal: P<B>, tangent: Option<P<B>>) -> DualTensor<B> {
-    DualTensor::new(primal, tangent)
-}
-
-/// An op that is linear in its only float input: the tangent goes through the same op.
-fn linear<B: Backend>(x: DualTensor<B>, op: impl Fn(P<B>) -> P<B>) -> DualTensor<B> {
-    let tangent = x.tangent.map(&op);
-    dual(op(x.primal), tangent)
-}
 
 /// An elementwise op `y = f(x)` with tangent `df(x, y, t)`.
 fn unary<B: Backend>(
@@ -53,11 +42,7 @@ fn fit<B: Backend>(t: P<B>, shape: &Shape) -> P<B> {
 }
 
 fn add_opt<B: Backend>(a: Option<P<B>>, b: Option<P<B>>, shape: &Shape) -> Option<P<B>> {
-    match (a, b) {
-        (None, None) => None,
-        (Some(a), None) | (None, Some(a)) => Some(fit::<B>(a, shape)),
-        (Some(a), Some(b)) => Some(fit::<B>(B::float_add(a, b), shape)),
-    }
+    sum_opt::<B>(a.map(|a| fit::<B>(a, shape)), b.map(|b| fit::<B>(b, shape)))
 }
 
 fn zeros_like<B: Backend>(x: &P<B>) -> P<B> {

@@ -15,6 +15,7 @@ mod activation_ops;
 mod float_ops;
 mod module_ops;
 mod passthrough;
+mod rules;
 mod tensor;
 
 use core::marker::PhantomData;

@@ -14,33 +14,13 @@
 //! `deform_conv2d` and `deform_conv2d_backward` have no JVP rule: they delegate to the wrapped
 //! backend when no input carries a tangent and panic otherwise.
 
+use super::rules::{dual, linear, sum_opt, P};
 use super::{Dual, DualTensor};
 use burn_backend::backend::Backend;
 use burn_backend::ops::attention::attention_fallback;
 use burn_backend::ops::*;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 use burn_backend::{Shape, TensorMetadata};
-
-type P<B> = FloatTensor<B>;
-
-fn dual<B: Backend>(primal: P<B>, tangent: Option<P<B>>) -> DualTensor<B> {
-    DualTensor::new(primal, tangent)
-}
-
-/// Sum of two optional tangents of the same shape (`None` is zero).
-fn add_opt<B: Backend>(a: Option<P<B>>, b: Option<P<B>>) -> Option<P<B>> {
-    match (a, b) {
-        (None, None) => None,
-        (Some(a), None) | (None, Some(a)) => Some(a),
-        (Some(a), Some(b)) => Some(B::float_add(a, b)),
-    }
-}
-
-/// An op linear in its only float input: the tangent goes through the op itself.
-fn linear<B: Backend>(x: DualTensor<B>, op: impl Fn(P<B>) -> P<B>) -> DualTensor<B> {
-    let tangent = x.tangent.map(&op);
-    dual(op(x.primal), tangent)
-}
 
 /// An op bilinear in two float inputs: `d op(a, b) = op(t_a, b) + op(a, t_b)`.
 fn bilinear<B: Backend>(
@@ -50,7 +30,7 @@ fn bilinear<B: Backend>(
 ) -> DualTensor<B> {
     let ta = a.tangent.map(|ta| op(ta, b.primal.clone()));
     let tb = b.tangent.map(|tb| op(a.primal.clone(), tb));
-    dual(op(a.primal, b.primal), add_opt::<B>(ta, tb))
+    dual(op(a.primal, b.primal), sum_opt::<B>(ta, tb))
 }
 
 /// A bias tangent of shape `[C]` broadcast to `out_shape`, with `C` at dimension `dim`.
@@ -77,7 +57,7 @@ fn with_bias<B: Backend>(
     let tx = x.tangent.map(|tx| op(tx, w.primal.clone(), b_t.take()));
     let tw = w.tangent.map(|tw| op(x.primal.clone(), tw, b_t.take()));
     let y = op(x.primal, w.primal, b_p);
-    let t = match (add_opt::<B>(tx, tw), b_t) {
+    let t = match (sum_opt::<B>(tx, tw), b_t) {
         (t, None) => t,
         (None, Some(tb)) => {
             let shape = y.shape();
@@ -710,7 +690,7 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
             B::float_mul(txhat, bcast(gamma.primal.clone()))
         });
         let t_g = gamma.tangent.map(|tg| B::float_mul(xhat, bcast(tg)));
-        let t = add_opt::<B>(t_x, t_g);
+        let t = sum_opt::<B>(t_x, t_g);
         let t = match (t, beta_t) {
             (t, None) => t,
             (Some(t), Some(tb)) => Some(B::float_add(t, bcast(tb))),

@@ -3,6 +3,43 @@
 //!
 //! Every tuner implements [`Tuner`]: the caller passes the model and a closure computing the loss
 //! of a model on the current batch; the tuner returns the updated model and a [`StepReport`].
+//!
+//! - [`base`]: base directions from Burn's own optimizers ([`BaseConfig`]);
+//! - one module per rule: [`constant`], [`schedule`], [`linesearch`], [`greedy`], [`cdat`],
+//!   [`polyak`], [`hypergradient`], [`sharpness`];
+//! - [`driver`]: the step they share ([`Tuned`]), [`state`]: save/restore mid-run;
+//! - [`config`]: [`TunerConfig`], serde-serializable, which builds any of them.
+//!
+//! ```ignore
+//! let mut tuner = TunerConfig::from_str("cdat")?.build::<B, Model<HvpBackend<B>>>(BaseConfig::adam())?;
+//! let (model, report) = tuner.step(model, &|m| m.loss(&x, &y));
+//! ```
+
+pub mod base;
+pub mod cdat;
+pub mod config;
+pub mod constant;
+pub mod driver;
+pub mod greedy;
+pub mod hypergradient;
+pub mod linesearch;
+pub mod polyak;
+pub mod schedule;
+pub mod sharpness;
+pub mod state;
+
+pub use base::{BaseConfig, BaseDirection, BurnBase, GradientDescent};
+pub use cdat::{Cdat, CdatConfig};
+pub use config::{BoxedTuner, ConfigError, TunerConfig};
+pub use constant::{Constant, ConstantConfig};
+pub use driver::{LrRule, StepContext, Tuned};
+pub use greedy::{Greedy, GreedyConfig};
+pub use hypergradient::{Hypergradient, HypergradientConfig};
+pub use linesearch::{Linesearch, LinesearchConfig};
+pub use polyak::{Polyak, PolyakConfig};
+pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
+pub use sharpness::{SharpnessConfig, SharpnessRule};
+pub use state::{RuleState, StateError, TunerRecord};
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
@@ -31,6 +68,9 @@ pub struct StepReport {
     pub grad_evals: usize,
     /// Hessian-vector products (or directional-curvature passes) spent.
     pub hvp_evals: usize,
+    /// λmax, when the tuner measured the sharpness this step.
+    #[serde(default)]
+    pub sharpness: Option<f64>,
     /// Why the step is unusual, when it is (non-descent direction, linesearch cap reached, ...).
     pub note: Option<String>,
 }
@@ -66,4 +106,39 @@ pub type LossFn<'a, B, M> = dyn Fn(&M) -> Tensor<HvpBackend<B>, 1> + 'a;
 pub trait Tuner<B: Backend, M: AutodiffModule<HvpBackend<B>>> {
     /// One step: returns the updated model (or, on error, the unchanged model) and the report.
     fn step(&mut self, model: M, loss_fn: &LossFn<'_, B, M>) -> (M, Result<StepReport, StepError>);
+
+    /// The tuner's name (`"cdat"`, ...).
+    fn name(&self) -> &'static str {
+        "custom"
+    }
+
+    /// The base optimizer's name (`"adam"`, ...).
+    fn base_name(&self) -> &'static str {
+        "custom"
+    }
+
+    /// The learning rate the next step will take when it is known in advance (constant,
+    /// schedules, hypergradient), else the last one taken; `None` before any information.
+    fn lr_hint(&self) -> Option<f64> {
+        None
+    }
+
+    /// Accepted steps so far.
+    fn steps(&self) -> usize {
+        0
+    }
+
+    /// The tuner's whole state (rule state, step count, base-optimizer state per parameter) as
+    /// a Burn record's bytes. Restoring it with [`load_state`](Self::load_state) into a fresh
+    /// tuner of the same config makes the next steps identical.
+    fn save_state(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    /// Restores a state saved by [`save_state`](Self::save_state); on error the tuner is
+    /// unchanged.
+    fn load_state(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        let _ = bytes;
+        Err(StateError::Decode("this tuner does not support saving its state".to_string()))
+    }
 }

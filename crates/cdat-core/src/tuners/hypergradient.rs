@@ -1,0 +1,105 @@
+//! Multiplicative hypergradient descent (Baydin et al., 2018, "HD-M"), one of the classical
+//! tuners the paper compares against. With `w_{t} = w_{t−1} + η_{t−1} u_{t−1}`, the
+//! hypergradient is `∂f(w_t)/∂η_{t−1} = ∇f(w_t)ᵀu_{t−1}`; its normalized multiplicative step is
+//!
+//! ```text
+//! η_t = η_{t−1} · (1 − β · cos(∇f(w_t), u_{t−1})),     cos(a, b) = aᵀb / (‖a‖ ‖b‖),
+//! ```
+//!
+//! i.e. `η ← η·(1 − β·cos(∇f(w + ηu), u))` evaluated lazily at the next step (no extra gradient).
+//! When successive directions agree (`u_{t−1}` still points downhill at `w_t`, so the cosine is
+//! negative) `η` grows; when the last step overshot it shrinks. `β ∈ [0, 1)` keeps `η > 0`.
+//! If a norm is zero the cosine is taken as 0 (η unchanged, noted).
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::Backend;
+
+use super::config::{check, ConfigError};
+use super::driver::{LrRule, StepContext};
+use super::state::{on_device_of, RuleState, StateError};
+use super::StepError;
+use crate::curvature::HvpBackend;
+use crate::params::ParamVec;
+
+/// Hyperparameters of [`Hypergradient`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HypergradientConfig {
+    /// `η_0 > 0`.
+    pub initial_lr: f64,
+    /// Hyper learning rate β in [0, 1).
+    pub beta: f64,
+}
+
+impl Default for HypergradientConfig {
+    fn default() -> Self {
+        Self { initial_lr: 1e-2, beta: 1e-2 }
+    }
+}
+
+impl HypergradientConfig {
+    /// Checks the ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check::positive("hypergradient.initial_lr", self.initial_lr)?;
+        check::in_unit_interval("hypergradient.beta", self.beta)
+    }
+}
+
+/// `η ← η·(1 − β·cos(g_t, u_{t−1}))`.
+#[derive(Clone, Debug)]
+pub struct Hypergradient<B: Backend> {
+    config: HypergradientConfig,
+    lr: f64,
+    prev_dir: Option<ParamVec<B>>,
+}
+
+impl<B: Backend> Hypergradient<B> {
+    /// The rule (unvalidated; see [`HypergradientConfig::validate`]).
+    pub fn new(config: HypergradientConfig) -> Self {
+        Self { lr: config.initial_lr, config, prev_dir: None }
+    }
+
+    /// The current η.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+}
+
+impl<B: Backend> LrRule<B> for Hypergradient<B> {
+    fn name(&self) -> &'static str {
+        "hypergradient"
+    }
+
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+        if let Some(prev) = self.prev_dir.take() {
+            let prev = on_device_of(prev, ctx.grad);
+            let norms = ctx.grad_norm * prev.norm();
+            if norms > 0.0 {
+                let cos = ctx.grad.dot(&prev) / norms;
+                if !cos.is_finite() {
+                    return Err(StepError::NonFinite { what: "hypergradient cosine", value: cos });
+                }
+                self.lr *= 1.0 - self.config.beta * cos;
+            } else {
+                ctx.note("zero gradient or previous direction: cosine taken as 0, η unchanged");
+            }
+        }
+        self.prev_dir = Some(ctx.dir.clone());
+        Ok(self.lr)
+    }
+
+    fn lr_hint(&self, _steps: usize) -> Option<f64> {
+        Some(self.lr)
+    }
+
+    fn save(&self, state: &mut RuleState<B>) {
+        state.put("lr", self.lr);
+        state.put_vec("prev_dir", self.prev_dir.as_ref());
+    }
+
+    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError> {
+        self.lr = state.get("lr")?;
+        self.prev_dir = state.get_vec("prev_dir");
+        Ok(())
+    }
+}
