@@ -63,10 +63,11 @@ pub trait BaseDirection<B: Backend>: Send {
 /// Serialized with an internal tag `name` (`{"name": "adam", "beta1": 0.9, ...}`); omitted fields
 /// take their defaults. Names parse with [`FromStr`] (`"gd"`, `"momentum"`, `"adam"`, `"adamw"`,
 /// `"rmsprop"`; `"sgd"` is an alias of `"gd"`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "name", rename_all = "lowercase", deny_unknown_fields)]
 pub enum BaseConfig {
-    /// Gradient descent: `u = −g`.
+    /// Gradient descent: `u = −g` (the default).
+    #[default]
     #[serde(alias = "sgd")]
     Gd,
     /// Heavy ball (Optax `sgd(momentum=μ)`, Burn `Sgd` with momentum and no dampening):
@@ -155,12 +156,19 @@ pub const BASE_NAMES: &[&str] = &["gd", "momentum", "adam", "adamw", "rmsprop"];
 impl BaseConfig {
     /// Heavy ball with the default μ = 0.9.
     pub fn momentum() -> Self {
-        Self::Momentum { momentum: defaults::momentum(), nesterov: false }
+        Self::Momentum {
+            momentum: defaults::momentum(),
+            nesterov: false,
+        }
     }
 
     /// Adam with the default hyperparameters.
     pub fn adam() -> Self {
-        Self::Adam { beta1: defaults::beta1(), beta2: defaults::beta2(), epsilon: defaults::epsilon() }
+        Self::Adam {
+            beta1: defaults::beta1(),
+            beta2: defaults::beta2(),
+            epsilon: defaults::epsilon(),
+        }
     }
 
     /// AdamW with the default hyperparameters.
@@ -175,7 +183,12 @@ impl BaseConfig {
 
     /// RmsProp with the default hyperparameters.
     pub fn rmsprop() -> Self {
-        Self::RmsProp { alpha: defaults::rms_alpha(), epsilon: defaults::epsilon(), momentum: 0.0, centered: false }
+        Self::RmsProp {
+            alpha: defaults::rms_alpha(),
+            epsilon: defaults::epsilon(),
+            momentum: 0.0,
+            centered: false,
+        }
     }
 
     /// The name this config parses from.
@@ -195,18 +208,32 @@ impl BaseConfig {
         match *self {
             Self::Gd => Ok(()),
             Self::Momentum { momentum, .. } => in_unit_interval("momentum.momentum", momentum),
-            Self::Adam { beta1, beta2, epsilon } => {
+            Self::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            } => {
                 in_unit_interval("adam.beta1", beta1)?;
                 in_unit_interval("adam.beta2", beta2)?;
                 at_least("adam.epsilon", epsilon, 0.0)
             }
-            Self::AdamW { beta1, beta2, epsilon, weight_decay } => {
+            Self::AdamW {
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+            } => {
                 in_unit_interval("adamw.beta1", beta1)?;
                 in_unit_interval("adamw.beta2", beta2)?;
                 at_least("adamw.epsilon", epsilon, 0.0)?;
                 at_least("adamw.weight_decay", weight_decay, 0.0)
             }
-            Self::RmsProp { alpha, epsilon, momentum, .. } => {
+            Self::RmsProp {
+                alpha,
+                epsilon,
+                momentum,
+                ..
+            } => {
                 in_unit_interval("rmsprop.alpha", alpha)?;
                 at_least("rmsprop.epsilon", epsilon, 0.0)?;
                 in_unit_interval("rmsprop.momentum", momentum)
@@ -220,10 +247,20 @@ impl BaseConfig {
         Ok(match *self {
             Self::Gd => Box::new(GradientDescent::<B>::default()),
             Self::Momentum { momentum, nesterov } => {
-                let m = MomentumConfig::new().with_momentum(momentum).with_dampening(0.0).with_nesterov(nesterov);
-                Box::new(BurnBase::new("momentum", SgdConfig::new().with_momentum(Some(m)).build::<B>()))
+                let m = MomentumConfig::new()
+                    .with_momentum(momentum)
+                    .with_dampening(0.0)
+                    .with_nesterov(nesterov);
+                Box::new(BurnBase::new(
+                    "momentum",
+                    SgdConfig::new().with_momentum(Some(m)).build::<B>(),
+                ))
             }
-            Self::Adam { beta1, beta2, epsilon } => Box::new(BurnBase::new(
+            Self::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            } => Box::new(BurnBase::new(
                 "adam",
                 AdamConfig::new()
                     .with_beta_1(beta1 as f32)
@@ -231,7 +268,12 @@ impl BaseConfig {
                     .with_epsilon(epsilon as f32)
                     .build(),
             )),
-            Self::AdamW { beta1, beta2, epsilon, weight_decay } => Box::new(BurnBase::new(
+            Self::AdamW {
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+            } => Box::new(BurnBase::new(
                 "adamw",
                 AdamWConfig::new()
                     .with_beta_1(beta1 as f32)
@@ -240,7 +282,12 @@ impl BaseConfig {
                     .with_weight_decay(weight_decay as f32)
                     .build(),
             )),
-            Self::RmsProp { alpha, epsilon, momentum, centered } => Box::new(BurnBase::new(
+            Self::RmsProp {
+                alpha,
+                epsilon,
+                momentum,
+                centered,
+            } => Box::new(BurnBase::new(
                 "rmsprop",
                 RmsPropConfig::new()
                     .with_alpha(alpha as f32)
@@ -264,14 +311,12 @@ impl FromStr for BaseConfig {
             "adam" => Ok(Self::adam()),
             "adamw" => Ok(Self::adamw()),
             "rmsprop" => Ok(Self::rmsprop()),
-            _ => Err(ConfigError::UnknownName { kind: "base optimizer", given: s.to_string(), valid: BASE_NAMES }),
+            _ => Err(ConfigError::UnknownName {
+                kind: "base optimizer",
+                given: s.to_string(),
+                valid: BASE_NAMES,
+            }),
         }
-    }
-}
-
-impl Default for BaseConfig {
-    fn default() -> Self {
-        Self::Gd
     }
 }
 
@@ -300,7 +345,10 @@ impl<B: Backend> BaseDirection<B> for GradientDescent<B> {
     }
 
     fn accept(&mut self, eta: f64) -> ParamVec<B> {
-        let (w, g) = self.pending.take().expect("GradientDescent::accept without propose");
+        let (w, g) = self
+            .pending
+            .take()
+            .expect("GradientDescent::accept without propose");
         w.zip_map(&g, |w, g| w - g.mul_scalar(eta))
     }
 
@@ -338,7 +386,12 @@ struct Pending<B: Backend, O: SimpleOptimizer<B>> {
 impl<B: Backend, O: SimpleOptimizer<B>> BurnBase<B, O> {
     /// Wraps `optim` under a name (reported in records and errors).
     pub fn new(name: &'static str, optim: O) -> Self {
-        Self { name, optim, states: HashMap::new(), pending: None }
+        Self {
+            name,
+            optim,
+            states: HashMap::new(),
+            pending: None,
+        }
     }
 
     /// The wrapped optimizer.
@@ -347,7 +400,10 @@ impl<B: Backend, O: SimpleOptimizer<B>> BurnBase<B, O> {
     }
 
     fn state_on(&self, id: &ParamId, like: &Tensor<B, 1>) -> Option<O::State<1>> {
-        self.states.get(id).cloned().map(|s| O::to_device(s, &like.device()))
+        self.states
+            .get(id)
+            .cloned()
+            .map(|s| O::to_device(s, &like.device()))
     }
 }
 
@@ -365,20 +421,34 @@ where
         let mut u = Vec::with_capacity(w.entries().len());
         let mut states = Vec::with_capacity(w.entries().len());
         for ((id, wi), (gid, gi)) in w.entries().iter().zip(g.entries()) {
-            assert_eq!(id, gid, "BurnBase::propose: parameter ids of w and g differ");
-            let (stepped, state) = self.optim.step(1.0, wi.clone(), gi.clone(), self.state_on(id, wi));
+            assert_eq!(
+                id, gid,
+                "BurnBase::propose: parameter ids of w and g differ"
+            );
+            let (stepped, state) =
+                self.optim
+                    .step(1.0, wi.clone(), gi.clone(), self.state_on(id, wi));
             u.push((*id, stepped - wi.clone()));
             states.push((*id, state));
         }
-        self.pending = Some(Pending { w: w.clone(), g: g.clone(), states });
+        self.pending = Some(Pending {
+            w: w.clone(),
+            g: g.clone(),
+            states,
+        });
         ParamVec::from_entries(u)
     }
 
     fn accept(&mut self, eta: f64) -> ParamVec<B> {
-        let pending = self.pending.take().expect("BurnBase::accept without propose");
+        let pending = self
+            .pending
+            .take()
+            .expect("BurnBase::accept without propose");
         let mut out = Vec::with_capacity(pending.w.entries().len());
         for ((id, wi), (_, gi)) in pending.w.entries().iter().zip(pending.g.entries()) {
-            let (stepped, _) = self.optim.step(eta, wi.clone(), gi.clone(), self.state_on(id, wi));
+            let (stepped, _) = self
+                .optim
+                .step(eta, wi.clone(), gi.clone(), self.state_on(id, wi));
             out.push((*id, stepped));
         }
         for (id, state) in pending.states {
@@ -399,16 +469,24 @@ where
     }
 
     fn save(&self) -> Vec<u8> {
-        let mut entries: Vec<(String, O::State<1>)> =
-            self.states.iter().map(|(id, s)| (id.serialize(), s.clone())).collect();
+        let mut entries: Vec<(String, O::State<1>)> = self
+            .states
+            .iter()
+            .map(|(id, s)| (id.serialize(), s.clone()))
+            .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        Recorder::<B>::record(&recorder(), entries, ()).expect("encoding a base-optimizer record cannot fail")
+        Recorder::<B>::record(&recorder(), entries, ())
+            .expect("encoding a base-optimizer record cannot fail")
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), StateError> {
-        let entries: Vec<(String, O::State<1>)> = Recorder::<B>::load(&recorder(), bytes.to_vec(), &Default::default())
-            .map_err(|e| StateError::Decode(format!("{} state: {e}", self.name)))?;
-        self.states = entries.into_iter().map(|(id, s)| (ParamId::deserialize(&id), s)).collect();
+        let entries: Vec<(String, O::State<1>)> =
+            Recorder::<B>::load(&recorder(), bytes.to_vec(), &Default::default())
+                .map_err(|e| StateError::Decode(format!("{} state: {e}", self.name)))?;
+        self.states = entries
+            .into_iter()
+            .map(|(id, s)| (ParamId::deserialize(&id), s))
+            .collect();
         self.pending = None;
         Ok(())
     }

@@ -44,7 +44,12 @@ pub struct CdatConfig {
 
 impl Default for CdatConfig {
     fn default() -> Self {
-        Self { sigma: 2.0, beta: 0.0, epsilon: 0.0, max_lr: None }
+        Self {
+            sigma: 2.0,
+            beta: 0.0,
+            epsilon: 0.0,
+            max_lr: None,
+        }
     }
 }
 
@@ -72,7 +77,12 @@ pub struct Cdat {
 impl Cdat {
     /// The rule (unvalidated; see [`CdatConfig::validate`]).
     pub fn new(config: CdatConfig) -> Self {
-        Self { config, num: 0.0, den: 0.0, last_lr: None }
+        Self {
+            config,
+            num: 0.0,
+            den: 0.0,
+            last_lr: None,
+        }
     }
 
     /// The EMAs `(ñ, d̃)`.
@@ -92,11 +102,15 @@ pub(crate) fn guarded_ratio(
     if d == 0.0 {
         return match max_lr {
             Some(cap) if n > 0.0 => {
-                ctx_note(format!("zero curvature: η undefined, using the cap max_lr = {cap:e}"));
+                ctx_note(format!(
+                    "zero curvature: η undefined, using the cap max_lr = {cap:e}"
+                ));
                 cap
             }
             _ => {
-                ctx_note("zero curvature: η undefined, η = 0 (set max_lr to step anyway)".to_string());
+                ctx_note(
+                    "zero curvature: η undefined, η = 0 (set max_lr to step anyway)".to_string(),
+                );
                 0.0
             }
         };
@@ -116,10 +130,15 @@ impl<B: Backend> LrRule<B> for Cdat {
         "cdat"
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         let curvature = ctx.curvature()?;
         if curvature < 0.0 {
-            ctx.note(format!("negative curvature uᵀHu = {curvature:e}: |uᵀHu| used"));
+            ctx.note(format!(
+                "negative curvature uᵀHu = {curvature:e}: |uᵀHu| used"
+            ));
         }
         let n = (-ctx.slope).max(0.0);
         let d = curvature.abs() + self.config.epsilon;
@@ -127,10 +146,19 @@ impl<B: Backend> LrRule<B> for Cdat {
         self.num = beta * self.num + (1.0 - beta) * n;
         self.den = beta * self.den + (1.0 - beta) * d;
         let eta = if ctx.slope >= 0.0 {
-            ctx.note(format!("not a descent direction (gᵀu = {:e} ≥ 0): η = 0", ctx.slope));
+            ctx.note(format!(
+                "not a descent direction (gᵀu = {:e} ≥ 0): η = 0",
+                ctx.slope
+            ));
             0.0
         } else {
-            guarded_ratio(&mut |s| ctx.note(s), self.config.sigma, self.num, self.den, self.config.max_lr)
+            guarded_ratio(
+                &mut |s| ctx.note(s),
+                self.config.sigma,
+                self.num,
+                self.den,
+                self.config.max_lr,
+            )
         };
         self.last_lr = Some(eta);
         Ok(eta)

@@ -103,7 +103,9 @@ impl TunerConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self {
             Self::Constant(c) => c.validate(),
-            Self::WarmupConstant(c) | Self::LinearDecay(c) | Self::Cosine(c) => c.validate(self.name()),
+            Self::WarmupConstant(c) | Self::LinearDecay(c) | Self::Cosine(c) => {
+                c.validate(self.name())
+            }
             Self::Linesearch(c) => c.validate(),
             Self::Greedy(c) => c.validate(),
             Self::Cdat(c) => c.validate(),
@@ -122,7 +124,10 @@ impl TunerConfig {
     {
         self.validate()?;
         let base = base.build::<B>()?;
-        fn boxed<B, M, R>(base: Box<dyn super::BaseDirection<B> + Send>, rule: R) -> BoxedTuner<B, M>
+        fn boxed<B, M, R>(
+            base: Box<dyn super::BaseDirection<B> + Send>,
+            rule: R,
+        ) -> BoxedTuner<B, M>
         where
             B: Backend,
             M: AutodiffModule<HvpBackend<B>>,
@@ -161,7 +166,13 @@ impl FromStr for TunerConfig {
             "polyak" => Self::Polyak(Default::default()),
             "hypergradient" => Self::Hypergradient(Default::default()),
             "sharpness" => Self::Sharpness(Default::default()),
-            _ => return Err(ConfigError::UnknownName { kind: "tuner", given: s.to_string(), valid: TUNER_NAMES }),
+            _ => {
+                return Err(ConfigError::UnknownName {
+                    kind: "tuner",
+                    given: s.to_string(),
+                    valid: TUNER_NAMES,
+                })
+            }
         })
     }
 }
@@ -192,7 +203,11 @@ pub enum ConfigError {
 impl ConfigError {
     /// An out-of-range error for `field = value`.
     pub fn invalid(field: impl Into<String>, value: f64, reason: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), value: format!("{value}"), reason: reason.into() }
+        Self::Invalid {
+            field: field.into(),
+            value: format!("{value}"),
+            reason: reason.into(),
+        }
     }
 
     /// The offending field, if any.
@@ -208,9 +223,17 @@ impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::UnknownName { kind, given, valid } => {
-                write!(f, "unknown {kind} `{given}`; valid names: {}", valid.join(", "))
+                write!(
+                    f,
+                    "unknown {kind} `{given}`; valid names: {}",
+                    valid.join(", ")
+                )
             }
-            Self::Invalid { field, value, reason } => write!(f, "invalid `{field}` = {value}: {reason}"),
+            Self::Invalid {
+                field,
+                value,
+                reason,
+            } => write!(f, "invalid `{field}` = {value}: {reason}"),
         }
     }
 }
@@ -249,7 +272,11 @@ pub(crate) mod check {
         if v.is_finite() && v >= min {
             Ok(())
         } else {
-            Err(ConfigError::invalid(field, v, format!("must be finite and ≥ {min}")))
+            Err(ConfigError::invalid(
+                field,
+                v,
+                format!("must be finite and ≥ {min}"),
+            ))
         }
     }
 

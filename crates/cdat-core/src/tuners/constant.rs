@@ -48,7 +48,10 @@ impl<B: Backend> LrRule<B> for Constant {
         "constant"
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, _ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        _ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         Ok(self.config.lr)
     }
 

@@ -29,7 +29,10 @@ pub trait LrRule<B: Backend>: Clone + Send + 'static {
 
     /// Chooses `η ≥ 0` for the direction in `ctx`. Any change to `self` is undone if the step is
     /// rejected (the driver restores a clone).
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError>;
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError>;
 
     /// The learning rate the next step would take if known in advance (schedules, constant,
     /// hypergradient), else the last one taken.
@@ -72,7 +75,10 @@ impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
         let dc = directional_curvature(self.model, self.loss_fn, self.dir);
         self.report.hvp_evals += 1;
         if !dc.curvature.is_finite() {
-            return Err(StepError::NonFinite { what: "curvature uᵀHu", value: dc.curvature });
+            return Err(StepError::NonFinite {
+                what: "curvature uᵀHu",
+                value: dc.curvature,
+            });
         }
         self.report.curvature = Some(dc.curvature);
         Ok(dc.curvature)
@@ -97,7 +103,10 @@ impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
         self.report.hvp_evals += pair.iterations;
         self.report.sharpness = Some(pair.value);
         if !pair.value.is_finite() {
-            return Err(StepError::NonFinite { what: "sharpness λmax", value: pair.value });
+            return Err(StepError::NonFinite {
+                what: "sharpness λmax",
+                value: pair.value,
+            });
         }
         Ok(pair)
     }
@@ -122,7 +131,11 @@ pub struct Tuned<B: Backend, R: LrRule<B>> {
 impl<B: Backend, R: LrRule<B>> Tuned<B, R> {
     /// A tuner taking `rule`'s learning rate along `base`'s direction.
     pub fn new(base: Box<dyn BaseDirection<B> + Send>, rule: R) -> Self {
-        Self { base, rule, steps: 0 }
+        Self {
+            base,
+            rule,
+            steps: 0,
+        }
     }
 
     /// The rule (with its current state).
@@ -161,11 +174,21 @@ where
         let slope = grad.dot(&dir);
         if !dir_norm.is_finite() || !slope.is_finite() {
             self.base.reject();
-            let (what, value) =
-                if dir_norm.is_finite() { ("slope gᵀu", slope) } else { ("direction norm ‖u‖", dir_norm) };
+            let (what, value) = if dir_norm.is_finite() {
+                ("slope gᵀu", slope)
+            } else {
+                ("direction norm ‖u‖", dir_norm)
+            };
             return nonfinite(model, what, value);
         }
-        let report = StepReport { loss, slope, grad_norm, dir_norm, grad_evals: 1, ..Default::default() };
+        let report = StepReport {
+            loss,
+            slope,
+            grad_norm,
+            dir_norm,
+            grad_evals: 1,
+            ..Default::default()
+        };
         let mut ctx = StepContext {
             model: &model,
             loss_fn,
@@ -185,7 +208,10 @@ where
                 self.rule = saved;
                 self.base.reject();
                 let err = match other {
-                    Ok(eta) => StepError::NonFinite { what: "learning rate η", value: eta },
+                    Ok(eta) => StepError::NonFinite {
+                        what: "learning rate η",
+                        value: eta,
+                    },
                     Err(e) => e,
                 };
                 return (model, Err(err));
@@ -251,7 +277,10 @@ where
             });
         }
         let mut rule = self.rule.clone();
-        rule.load(&RuleState::from_record_parts(record.scalars, record.vectors))?;
+        rule.load(&RuleState::from_record_parts(
+            record.scalars,
+            record.vectors,
+        ))?;
         self.base.load(&record.base_state)?;
         self.rule = rule;
         self.steps = record.steps;

@@ -45,7 +45,10 @@ pub struct Greedy {
 impl Greedy {
     /// The rule (unvalidated; see [`GreedyConfig::validate`]).
     pub fn new(config: GreedyConfig) -> Self {
-        Self { config, last_lr: None }
+        Self {
+            config,
+            last_lr: None,
+        }
     }
 }
 
@@ -54,18 +57,32 @@ impl<B: Backend> LrRule<B> for Greedy {
         "greedy"
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         if ctx.slope >= 0.0 {
-            ctx.note(format!("not a descent direction (gᵀu = {:e} ≥ 0): η = 0", ctx.slope));
+            ctx.note(format!(
+                "not a descent direction (gᵀu = {:e} ≥ 0): η = 0",
+                ctx.slope
+            ));
             self.last_lr = Some(0.0);
             return Ok(0.0);
         }
         let curvature = ctx.curvature()?;
         if curvature < 0.0 {
-            ctx.note(format!("negative curvature uᵀHu = {curvature:e}: |uᵀHu| used"));
+            ctx.note(format!(
+                "negative curvature uᵀHu = {curvature:e}: |uᵀHu| used"
+            ));
         }
         let n = -ctx.slope;
-        let eta = guarded_ratio(&mut |s| ctx.note(s), 1.0, n, curvature.abs(), self.config.max_lr);
+        let eta = guarded_ratio(
+            &mut |s| ctx.note(s),
+            1.0,
+            n,
+            curvature.abs(),
+            self.config.max_lr,
+        );
         self.last_lr = Some(eta);
         Ok(eta)
     }

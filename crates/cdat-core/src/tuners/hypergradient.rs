@@ -33,7 +33,10 @@ pub struct HypergradientConfig {
 
 impl Default for HypergradientConfig {
     fn default() -> Self {
-        Self { initial_lr: 1e-2, beta: 1e-2 }
+        Self {
+            initial_lr: 1e-2,
+            beta: 1e-2,
+        }
     }
 }
 
@@ -56,7 +59,11 @@ pub struct Hypergradient<B: Backend> {
 impl<B: Backend> Hypergradient<B> {
     /// The rule (unvalidated; see [`HypergradientConfig::validate`]).
     pub fn new(config: HypergradientConfig) -> Self {
-        Self { lr: config.initial_lr, config, prev_dir: None }
+        Self {
+            lr: config.initial_lr,
+            config,
+            prev_dir: None,
+        }
     }
 
     /// The current η.
@@ -70,14 +77,20 @@ impl<B: Backend> LrRule<B> for Hypergradient<B> {
         "hypergradient"
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         if let Some(prev) = self.prev_dir.take() {
             let prev = on_device_of(prev, ctx.grad);
             let norms = ctx.grad_norm * prev.norm();
             if norms > 0.0 {
                 let cos = ctx.grad.dot(&prev) / norms;
                 if !cos.is_finite() {
-                    return Err(StepError::NonFinite { what: "hypergradient cosine", value: cos });
+                    return Err(StepError::NonFinite {
+                        what: "hypergradient cosine",
+                        value: cos,
+                    });
                 }
                 self.lr *= 1.0 - self.config.beta * cos;
             } else {

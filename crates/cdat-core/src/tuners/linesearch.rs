@@ -50,7 +50,14 @@ pub struct LinesearchConfig {
 
 impl Default for LinesearchConfig {
     fn default() -> Self {
-        Self { c: 1e-4, c_minus: 0.8, c_plus: 1.5, max_lr: 1.0, delta: 0.0, max_backtracks: 30 }
+        Self {
+            c: 1e-4,
+            c_minus: 0.8,
+            c_plus: 1.5,
+            max_lr: 1.0,
+            delta: 0.0,
+            max_backtracks: 30,
+        }
     }
 }
 
@@ -60,7 +67,11 @@ impl LinesearchConfig {
         check::in_open_unit("linesearch.c", self.c)?;
         check::in_open_unit("linesearch.c_minus", self.c_minus)?;
         if self.c_plus.is_nan() || self.c_plus < 1.0 {
-            return Err(ConfigError::invalid("linesearch.c_plus", self.c_plus, "must be ≥ 1 (or inf)"));
+            return Err(ConfigError::invalid(
+                "linesearch.c_plus",
+                self.c_plus,
+                "must be ≥ 1 (or inf)",
+            ));
         }
         check::positive("linesearch.max_lr", self.max_lr)?;
         check::at_least("linesearch.delta", self.delta, 0.0)
@@ -78,13 +89,18 @@ pub struct Linesearch {
 impl Linesearch {
     /// The rule (unvalidated; see [`LinesearchConfig::validate`]).
     pub fn new(config: LinesearchConfig) -> Self {
-        Self { config, prev_lr: None }
+        Self {
+            config,
+            prev_lr: None,
+        }
     }
 
     /// The first candidate `η₀ = min(c₊ · η_prev, η_max)` (`η_max` first).
     pub fn initial_lr(&self) -> f64 {
         match self.prev_lr {
-            Some(prev) if self.config.c_plus.is_finite() => (self.config.c_plus * prev).min(self.config.max_lr),
+            Some(prev) if self.config.c_plus.is_finite() => {
+                (self.config.c_plus * prev).min(self.config.max_lr)
+            }
             _ => self.config.max_lr,
         }
     }
@@ -95,9 +111,15 @@ impl<B: Backend> LrRule<B> for Linesearch {
         "linesearch"
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         if ctx.slope >= 0.0 {
-            ctx.note(format!("not a descent direction (gᵀu = {:e} ≥ 0): no linesearch, η = 0", ctx.slope));
+            ctx.note(format!(
+                "not a descent direction (gᵀu = {:e} ≥ 0): no linesearch, η = 0",
+                ctx.slope
+            ));
             return Ok(0.0);
         }
         let c = &self.config;

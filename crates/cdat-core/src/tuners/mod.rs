@@ -39,7 +39,7 @@ pub use linesearch::{Linesearch, LinesearchConfig};
 pub use polyak::{Polyak, PolyakConfig};
 pub use schedule::{Schedule, ScheduleConfig, ScheduleKind};
 pub use sharpness::{SharpnessConfig, SharpnessRule};
-pub use state::{RuleState, StateError, TunerRecord};
+pub use state::{RuleState, StateError, TunerRecord, VectorsRecord};
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
@@ -91,7 +91,10 @@ impl core::fmt::Display for StepError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StepError::NonFinite { what, value } => {
-                write!(f, "step rejected: {what} is not finite ({value}); parameters unchanged")
+                write!(
+                    f,
+                    "step rejected: {what} is not finite ({value}); parameters unchanged"
+                )
             }
         }
     }
@@ -139,6 +142,8 @@ pub trait Tuner<B: Backend, M: AutodiffModule<HvpBackend<B>>> {
     /// unchanged.
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), StateError> {
         let _ = bytes;
-        Err(StateError::Decode("this tuner does not support saving its state".to_string()))
+        Err(StateError::Decode(
+            "this tuner does not support saving its state".to_string(),
+        ))
     }
 }

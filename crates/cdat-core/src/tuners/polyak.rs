@@ -31,7 +31,10 @@ pub struct PolyakConfig {
 
 impl Default for PolyakConfig {
     fn default() -> Self {
-        Self { f_min: 0.0, max_lr: 1.0 }
+        Self {
+            f_min: 0.0,
+            max_lr: 1.0,
+        }
     }
 }
 
@@ -53,7 +56,10 @@ pub struct Polyak {
 impl Polyak {
     /// The rule (unvalidated; see [`PolyakConfig::validate`]).
     pub fn new(config: PolyakConfig) -> Self {
-        Self { config, last_lr: None }
+        Self {
+            config,
+            last_lr: None,
+        }
     }
 }
 
@@ -62,11 +68,17 @@ impl<B: Backend> LrRule<B> for Polyak {
         "polyak"
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         let gap = ctx.loss - self.config.f_min;
         let g2 = ctx.grad_norm * ctx.grad_norm;
         let eta = if gap < 0.0 {
-            ctx.note(format!("loss {:e} below f* = {:e}: η = 0", ctx.loss, self.config.f_min));
+            ctx.note(format!(
+                "loss {:e} below f* = {:e}: η = 0",
+                ctx.loss, self.config.f_min
+            ));
             0.0
         } else if g2 == 0.0 {
             ctx.note("zero gradient (stationary point): η = 0");

@@ -57,7 +57,11 @@ pub struct ScheduleConfig {
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
-        Self { peak_lr: 1e-2, warmup_fraction: 0.1, horizon: 1000 }
+        Self {
+            peak_lr: 1e-2,
+            warmup_fraction: 0.1,
+            horizon: 1000,
+        }
     }
 }
 
@@ -104,7 +108,11 @@ impl Schedule {
             return peak * t as f64 / warmup as f64;
         }
         let decay_len = (horizon - warmup) as f64;
-        let progress = if decay_len == 0.0 { 1.0 } else { ((t - warmup) as f64 / decay_len).min(1.0) };
+        let progress = if decay_len == 0.0 {
+            1.0
+        } else {
+            ((t - warmup) as f64 / decay_len).min(1.0)
+        };
         match self.kind {
             ScheduleKind::WarmupConstant => peak,
             ScheduleKind::LinearDecay => peak * (1.0 - progress),
@@ -118,7 +126,10 @@ impl<B: Backend> LrRule<B> for Schedule {
         self.kind.name()
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         Ok(self.lr_at(ctx.step))
     }
 

@@ -40,7 +40,12 @@ pub struct SharpnessConfig {
 impl Default for SharpnessConfig {
     fn default() -> Self {
         let p = PowerIterationConfig::default();
-        Self { sigma: 1.0, max_iters: p.max_iters, rel_tol: p.rel_tol, max_lr: None }
+        Self {
+            sigma: 1.0,
+            max_iters: p.max_iters,
+            rel_tol: p.rel_tol,
+            max_lr: None,
+        }
     }
 }
 
@@ -49,7 +54,11 @@ impl SharpnessConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check::positive("sharpness.sigma", self.sigma)?;
         if self.max_iters == 0 {
-            return Err(ConfigError::invalid("sharpness.max_iters", 0.0, "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "sharpness.max_iters",
+                0.0,
+                "must be at least 1",
+            ));
         }
         check::positive("sharpness.rel_tol", self.rel_tol)?;
         check::optional_positive("sharpness.max_lr", self.max_lr)
@@ -68,7 +77,12 @@ pub struct SharpnessRule<B: Backend> {
 impl<B: Backend> SharpnessRule<B> {
     /// The rule (unvalidated; see [`SharpnessConfig::validate`]).
     pub fn new(config: SharpnessConfig) -> Self {
-        Self { config, eigenvector: None, last_sharpness: None, last_lr: None }
+        Self {
+            config,
+            eigenvector: None,
+            last_sharpness: None,
+            last_lr: None,
+        }
     }
 
     /// The last measured λmax.
@@ -82,20 +96,37 @@ impl<B: Backend> LrRule<B> for SharpnessRule<B> {
         "sharpness"
     }
 
-    fn choose<M: AutodiffModule<HvpBackend<B>>>(&mut self, ctx: &mut StepContext<'_, B, M>) -> Result<f64, StepError> {
+    fn choose<M: AutodiffModule<HvpBackend<B>>>(
+        &mut self,
+        ctx: &mut StepContext<'_, B, M>,
+    ) -> Result<f64, StepError> {
         let start = self.eigenvector.take().map(|v| on_device_of(v, ctx.grad));
-        let config = PowerIterationConfig { max_iters: self.config.max_iters, rel_tol: self.config.rel_tol };
+        let config = PowerIterationConfig {
+            max_iters: self.config.max_iters,
+            rel_tol: self.config.rel_tol,
+        };
         let pair = ctx.sharpness(start, config)?;
         let lambda = pair.value;
         if lambda < 0.0 {
-            ctx.note(format!("top eigenvalue by magnitude is negative (λ = {lambda:e}): |λ| used"));
+            ctx.note(format!(
+                "top eigenvalue by magnitude is negative (λ = {lambda:e}): |λ| used"
+            ));
         }
         if !pair.converged {
-            ctx.note(format!("power iteration not converged in {} iterations", pair.iterations));
+            ctx.note(format!(
+                "power iteration not converged in {} iterations",
+                pair.iterations
+            ));
         }
         self.eigenvector = Some(pair.vector);
         self.last_sharpness = Some(lambda);
-        let eta = guarded_ratio(&mut |s| ctx.note(s), self.config.sigma, 1.0, lambda.abs(), self.config.max_lr);
+        let eta = guarded_ratio(
+            &mut |s| ctx.note(s),
+            self.config.sigma,
+            1.0,
+            lambda.abs(),
+            self.config.max_lr,
+        );
         self.last_lr = Some(eta);
         Ok(eta)
     }

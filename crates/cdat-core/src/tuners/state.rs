@@ -35,8 +35,15 @@ impl core::fmt::Display for StateError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             StateError::Decode(e) => write!(f, "cannot decode tuner state: {e}"),
-            StateError::Mismatch { what, expected, found } => {
-                write!(f, "tuner state is for {what} `{found}`, this one is `{expected}`")
+            StateError::Mismatch {
+                what,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "tuner state is for {what} `{found}`, this one is `{expected}`"
+                )
             }
             StateError::Missing(name) => write!(f, "tuner state lacks `{name}`"),
         }
@@ -44,6 +51,9 @@ impl core::fmt::Display for StateError {
 }
 
 impl std::error::Error for StateError {}
+
+/// Named parameter-space vectors as stored in a record: `(name, [(ParamId, flattened tensor)])`.
+pub type VectorsRecord<B> = Vec<(String, Vec<(String, Tensor<B, 1>)>)>;
 
 /// The whole state of a tuner, as saved by `Tuner::save_state`.
 #[derive(Record, Clone)]
@@ -57,7 +67,7 @@ pub struct TunerRecord<B: Backend> {
     /// Named scalars of the rule.
     pub scalars: Vec<(String, f64)>,
     /// Named parameter-space vectors of the rule: `(ParamId, flattened tensor)` pairs in order.
-    pub vectors: Vec<(String, Vec<(String, Tensor<B, 1>)>)>,
+    pub vectors: VectorsRecord<B>,
     /// The base optimizer's record (its own bytes).
     pub base_state: Vec<u8>,
 }
@@ -86,7 +96,10 @@ pub struct RuleState<B: Backend> {
 
 impl<B: Backend> Default for RuleState<B> {
     fn default() -> Self {
-        Self { scalars: Vec::new(), vectors: Vec::new() }
+        Self {
+            scalars: Vec::new(),
+            vectors: Vec::new(),
+        }
     }
 }
 
@@ -114,26 +127,40 @@ impl<B: Backend> RuleState<B> {
 
     /// A stored vector, or `None` when it was absent at save time.
     pub fn get_vec(&self, name: &str) -> Option<ParamVec<B>> {
-        self.vectors.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+        self.vectors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
     }
 
-    pub(crate) fn into_record_parts(self) -> (Vec<(String, f64)>, Vec<(String, Vec<(String, Tensor<B, 1>)>)>) {
+    pub(crate) fn into_record_parts(self) -> (Vec<(String, f64)>, VectorsRecord<B>) {
         let vectors = self
             .vectors
             .into_iter()
-            .map(|(name, v)| (name, v.entries().iter().map(|(id, t)| (id.serialize(), t.clone())).collect()))
+            .map(|(name, v)| {
+                (
+                    name,
+                    v.entries()
+                        .iter()
+                        .map(|(id, t)| (id.serialize(), t.clone()))
+                        .collect(),
+                )
+            })
             .collect();
         (self.scalars, vectors)
     }
 
     pub(crate) fn from_record_parts(
         scalars: Vec<(String, f64)>,
-        vectors: Vec<(String, Vec<(String, Tensor<B, 1>)>)>,
+        vectors: VectorsRecord<B>,
     ) -> Self {
         let vectors = vectors
             .into_iter()
             .map(|(name, entries)| {
-                let entries = entries.into_iter().map(|(id, t)| (ParamId::deserialize(&id), t)).collect();
+                let entries = entries
+                    .into_iter()
+                    .map(|(id, t)| (ParamId::deserialize(&id), t))
+                    .collect();
                 (name, ParamVec::from_entries(entries))
             })
             .collect();

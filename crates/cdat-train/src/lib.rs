@@ -1,0 +1,66 @@
+//! cdat-train: the trainer of the project. It wires the curvature engine and tuners
+//! (`cdat-core`), the models (`cdat-models`) and the data (`cdat-data`) together: configs and
+//! flags, backend choice, the training loop with sharpness tracking, metrics, plots,
+//! checkpoints and sweeps. It writes no math of its own.
+
+pub mod backend;
+pub mod checkpoint;
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod metrics;
+pub mod plot;
+pub mod run;
+pub mod sweep;
+pub mod trainer;
+pub mod tuner_setup;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, TrainArgs};
+use crate::data::RunData;
+use crate::run::RunOptions;
+
+/// Runs the command line; returns the process exit status.
+pub fn main_with(cli: Cli) -> u8 {
+    init_tracing();
+    let result = match &cli.command {
+        Some(Command::Sweep(args)) => sweep::run_sweep(args).map(|text| println!("{text}")),
+        None => train_command(&cli.train),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            error::exit_code(&e)
+        }
+    }
+}
+
+/// `cdat-train [OPTIONS]`: one run.
+pub fn train_command(args: &TrainArgs) -> Result<()> {
+    let config = args.resolve()?;
+    if args.print_config {
+        config.validate()?;
+        print!("{}", config.to_toml_string()?);
+        return Ok(());
+    }
+    if args.resume && config.output.dir.is_none() {
+        return Err(error::UserError::new("--resume needs --out DIR (the folder of the run to continue)").into());
+    }
+    config.validate()?;
+    let data = RunData::load(&config)?;
+    let prepared = run::prepare(config, &data, run::default_out_dir)?;
+    let backend = run::resolve_backend(&prepared.config)?;
+    let opts = RunOptions { resume: args.resume, force: args.force, progress: !args.no_progress };
+    let result = run::execute(&prepared, &data, &backend, opts)?;
+    println!("{}", run::report(&result));
+    Ok(())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

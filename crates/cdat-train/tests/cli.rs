@@ -1,0 +1,461 @@
+//! End-to-end tests of the `cdat-train` binary on the CPU (ndarray), with tiny runs on the
+//! embedded MNIST subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cdat-train"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// Small and fast: 256 training images, a 784-32-10 MLP, the CPU backend.
+const FAST: &[&str] = &[
+    "--backend",
+    "ndarray",
+    "--train-subset",
+    "256",
+    "--test-subset",
+    "128",
+    "--model-set",
+    "hidden=[32]",
+    "--no-progress",
+];
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn run_fast(args: &[&str]) -> Output {
+    let mut all: Vec<&str> = FAST.to_vec();
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "expected success, got {:?}:\n{}", o.status, text(o));
+}
+
+/// A clear error: exit status 2, `error:` with the expected words, no panic.
+#[track_caller]
+fn assert_user_error(o: &Output, words: &[&str]) {
+    let t = text(o);
+    assert_eq!(o.status.code(), Some(2), "expected exit status 2:\n{t}");
+    assert!(!t.contains("panicked"), "panicked:\n{t}");
+    for w in words {
+        assert!(t.contains(w), "error message lacks `{w}`:\n{t}");
+    }
+}
+
+fn out_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
+    tmp.path().join(name)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn metrics(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .expect("metrics.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json")).expect("JSON")
+}
+
+/// The record without its timing fields (which differ between runs).
+fn without_times(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("step_time_s");
+        o.remove("wall_time_s");
+    }
+    v
+}
+
+/// Two records are the same: same fields, equal integers, booleans and strings, floats equal up
+/// to 1e-4 relative. (Two fresh runs of the same seed already differ in the last bits of
+/// gradient-derived floats: Burn's CPU kernels do not sum in a fixed order from one process to
+/// the next, so bitwise equality cannot be asked of a resumed run either.)
+#[track_caller]
+fn assert_same_record(x: &Value, y: &Value) {
+    let (a, b) = (without_times(x), without_times(y));
+    let (oa, ob) = (a.as_object().unwrap(), b.as_object().unwrap());
+    let mut ka: Vec<&String> = oa.keys().collect();
+    let mut kb: Vec<&String> = ob.keys().collect();
+    ka.sort();
+    kb.sort();
+    assert_eq!(ka, kb, "different fields at step {}", a["step"]);
+    for k in ka {
+        let (u, v) = (&oa[k], &ob[k]);
+        match (u.as_f64(), v.as_f64(), u.is_f64() || v.is_f64()) {
+            (Some(p), Some(q), true) => assert!(
+                (p - q).abs() <= 1e-4 * p.abs().max(q.abs()) + 1e-7,
+                "step {} field {k}: {p} vs {q}",
+                a["step"]
+            ),
+            _ => assert_eq!(u, v, "step {} field {k}", a["step"]),
+        }
+    }
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let o = run(&["--help"]);
+    assert_ok(&o);
+    let t = text(&o);
+    for flag in [
+        "--backend", "--config", "--steps", "--out", "--data-dir", "--seed", "--resume", "--force", "--model",
+        "--tuner", "--optimizer", "--lr", "--sigma", "--batch-size", "--epochs", "--eval-every",
+        "--sharpness-every", "--power-iters", "--power-tol", "--checkpoint-every", "--divergence-factor",
+        "--precision", "--dataset", "mesa-vulkan-drivers",
+    ] {
+        assert!(t.contains(flag), "--help lacks {flag}");
+    }
+    let o = run(&["sweep", "--help"]);
+    assert_ok(&o);
+    let t = text(&o);
+    for flag in ["--grid", "--lr-log2-min", "--lr-log2-max", "--sigmas", "--batch-sizes", "--steps"] {
+        assert!(t.contains(flag), "sweep --help lacks {flag}");
+    }
+}
+
+#[test]
+fn short_run_leaves_metrics_summary_plots_and_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = out_dir(&tmp, "run");
+    let o = run_fast(&["--steps", "4", "--sharpness-every", "2", "--eval-every", "2", "--power-iters", "5", "--out", s(&dir)]);
+    assert_ok(&o);
+    assert!(text(&o).contains(s(&dir)), "prints where its files are:\n{}", text(&o));
+    for f in ["config.toml", "model.json", "metrics.jsonl", "summary.json", "checkpoint.ckpt"] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    for p in ["loss", "lr", "sharpness", "lr_sharpness", "overview"] {
+        for ext in ["png", "svg"] {
+            let f = dir.join("plots").join(format!("{p}.{ext}"));
+            assert!(std::fs::metadata(&f).map(|m| m.len() > 1000).unwrap_or(false), "missing or empty {}", f.display());
+        }
+    }
+    let m = metrics(&dir);
+    assert_eq!(m.len(), 4);
+    for (i, r) in m.iter().enumerate() {
+        assert_eq!(r["step"], i + 1);
+        for k in [
+            "epoch", "loss", "lr", "slope", "curvature", "grad_norm", "dir_norm", "loss_evals", "grad_evals",
+            "hvp_evals", "step_time_s", "wall_time_s",
+        ] {
+            assert!(r.get(k).is_some(), "step {} lacks {k}: {r}", i + 1);
+        }
+        assert!(r["loss"].as_f64().unwrap().is_finite());
+        assert!(r["curvature"].as_f64().is_some(), "CDAT measures uᵀHu");
+    }
+    // Measured steps: 1, 2, 4 (every 2 and the last).
+    for i in [0, 1, 3] {
+        for k in ["sharpness", "lr_times_sharpness", "train_accuracy", "train_eval_loss", "test_accuracy", "test_loss"] {
+            assert!(m[i][k].as_f64().is_some(), "step {} lacks {k}", i + 1);
+        }
+        let prod = m[i]["lr"].as_f64().unwrap() * m[i]["sharpness"].as_f64().unwrap();
+        assert!((prod - m[i]["lr_times_sharpness"].as_f64().unwrap()).abs() <= 1e-9 * prod.abs().max(1.0));
+    }
+    assert!(m[2].get("sharpness").is_none());
+    let sm = summary(&dir);
+    assert_eq!(sm["status"], "completed");
+    assert_eq!(sm["diverged"], false);
+    assert_eq!(sm["steps_recorded"], 4);
+    for k in ["final_loss", "last5_mean_loss", "best_loss", "final_sharpness", "final_test_accuracy", "total_time_s"] {
+        assert!(sm[k].as_f64().is_some(), "summary lacks {k}: {sm}");
+    }
+    // The saved config parses and repeats the run.
+    let cfg = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(cfg.contains("name = \"cdat\"") && cfg.contains("steps = 4"), "{cfg}");
+}
+
+#[test]
+fn resume_from_checkpoint_gives_the_same_metrics() {
+    // Heavy ball (base-optimizer state), mini-batches (data order), sharpness warm starts and
+    // EMAs all cross the checkpoint at step 3.
+    let common = [
+        "--optimizer", "momentum", "--tuner-set", "beta=0.5", "--batch-size", "64", "--sharpness-every", "2",
+        "--power-iters", "4", "--eval-every", "3", "--checkpoint-every", "3", "--seed", "7",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let full = out_dir(&tmp, "full");
+    let part = out_dir(&tmp, "part");
+    let mut a: Vec<&str> = common.to_vec();
+    a.extend(["--steps", "7", "--out", s(&full)]);
+    assert_ok(&run_fast(&a));
+    // Stopped after its checkpoint at step 3 (mid-epoch: 4 batches of 64 per epoch).
+    let mut b: Vec<&str> = common.to_vec();
+    b.extend(["--steps", "3", "--out", s(&part)]);
+    assert_ok(&run_fast(&b));
+    assert!(part.join("checkpoint.ckpt").is_file());
+    let mut c: Vec<&str> = common.to_vec();
+    c.extend(["--steps", "7", "--out", s(&part), "--resume"]);
+    let o = run_fast(&c);
+    assert_ok(&o);
+    let mf = metrics(&full);
+    let mp = metrics(&part);
+    assert_eq!(mf.len(), 7);
+    assert_eq!(mp.len(), 7);
+    // Steps 1-2 and 4-7 match; step 3 was the last step of the short run, which also measured
+    // sharpness there (the end of every run is measured).
+    for (i, (x, y)) in mf.iter().zip(&mp).enumerate() {
+        if i != 2 {
+            assert_same_record(x, y);
+        }
+    }
+    assert!(mp[2]["sharpness"].is_f64() && mf[2].get("sharpness").is_none());
+    assert_eq!(summary(&part)["steps_recorded"], 7);
+}
+
+#[test]
+fn resume_after_a_crash_past_the_checkpoint_drops_the_extra_lines() {
+    let common = ["--sharpness-every", "2", "--power-iters", "4", "--eval-every", "2", "--checkpoint-every", "2"];
+    let tmp = tempfile::tempdir().unwrap();
+    let full = out_dir(&tmp, "full");
+    let part = out_dir(&tmp, "part");
+    let mut a: Vec<&str> = common.to_vec();
+    a.extend(["--steps", "5", "--out", s(&full)]);
+    assert_ok(&run_fast(&a));
+    let mut b: Vec<&str> = common.to_vec();
+    b.extend(["--steps", "5", "--out", s(&part)]);
+    assert_ok(&run_fast(&b));
+    // Simulate a crash after step 3: the checkpoint is the one of step 2, the metrics go on.
+    let mut crashed: Vec<&str> = common.to_vec();
+    crashed.extend(["--steps", "2", "--out", s(&part), "--force"]);
+    assert_ok(&run_fast(&crashed));
+    let ck = std::fs::read(part.join("checkpoint.ckpt")).unwrap();
+    let extra: Vec<String> = std::fs::read_to_string(full.join("metrics.jsonl")).unwrap().lines().map(String::from).collect();
+    let mut lines: Vec<String> =
+        std::fs::read_to_string(part.join("metrics.jsonl")).unwrap().lines().map(String::from).collect();
+    lines.push(extra[2].clone());
+    lines.push("{\"step\":4,\"epo".to_string()); // torn line
+    std::fs::write(part.join("metrics.jsonl"), lines.join("\n")).unwrap();
+    std::fs::write(part.join("checkpoint.ckpt"), ck).unwrap();
+    let mut c: Vec<&str> = common.to_vec();
+    c.extend(["--steps", "5", "--out", s(&part), "--resume"]);
+    assert_ok(&run_fast(&c));
+    let mf = metrics(&full);
+    let mp = metrics(&part);
+    assert_eq!(mp.len(), 5);
+    for (x, y) in mf.iter().zip(&mp) {
+        assert_same_record(x, y);
+    }
+}
+
+#[test]
+fn divergence_stops_cleanly_and_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = out_dir(&tmp, "div");
+    let o = run_fast(&["--tuner", "constant", "--lr", "5000", "--steps", "30", "--sharpness-every", "0", "--out", s(&dir)]);
+    assert_ok(&o);
+    assert!(text(&o).contains("diverged"), "{}", text(&o));
+    let sm = summary(&dir);
+    assert_eq!(sm["diverged"], true);
+    assert_eq!(sm["status"], "diverged");
+    let at = sm["diverged_at_step"].as_u64().expect("step") as usize;
+    assert!(at < 30);
+    let m = metrics(&dir);
+    assert_eq!(m.len(), at, "every step up to the divergence is kept");
+    assert!(dir.join("plots/loss.png").is_file());
+}
+
+#[test]
+fn sweep_over_learning_rates_writes_tables_and_flags_the_edge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = out_dir(&tmp, "sweep");
+    let mut args = vec!["sweep", "--grid", "lr", "--lr-log2-min", "-2", "--lr-log2-max", "12", "--lr-log2-step", "7"];
+    args.extend_from_slice(FAST);
+    args.extend(["--steps", "6", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)]);
+    let o = run(&args);
+    assert_ok(&o);
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    assert!(rows[0].starts_with("run,lr,log2_lr"));
+    // lr = 2^12 diverges; lr = 2^-2 is best and at the grid's edge.
+    assert!(rows[3].contains("diverged"), "{csv}");
+    assert!(rows[1].contains(",yes,"), "{csv}");
+    let md = std::fs::read_to_string(dir.join("sweep.md")).unwrap();
+    assert!(md.contains("Best") && md.contains("lr_2^-2") && md.contains("edge of the grid"), "{md}");
+    for k in [-2, 5, 12] {
+        assert!(dir.join(format!("lr_2^{k}/summary.json")).is_file());
+    }
+}
+
+#[test]
+fn sweep_over_sigma_and_batch_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = out_dir(&tmp, "sweep2");
+    let mut args = vec!["sweep", "--grid", "sigma-batch", "--sigmas", "1,2", "--batch-sizes", "128,full"];
+    args.extend_from_slice(FAST);
+    args.extend(["--steps", "5", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)]);
+    let o = run(&args);
+    assert_ok(&o);
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(csv.contains("sigma_1_batch_128") && csv.contains("sigma_2_batch_full"), "{csv}");
+    assert_eq!(csv.matches(",yes,").count(), 1, "{csv}");
+}
+
+#[test]
+fn bad_names_are_clear_errors() {
+    assert_user_error(&run_fast(&["--model", "nope", "--steps", "1"]), &["--model", "unknown model `nope`", "mlp"]);
+    assert_user_error(&run_fast(&["--tuner", "nope", "--steps", "1"]), &["--tuner", "nope", "cdat"]);
+    assert_user_error(&run_fast(&["--optimizer", "nope", "--steps", "1"]), &["--optimizer", "nope", "adam"]);
+    assert_user_error(&run(&["--backend", "nope"]), &["--backend", "nope", "ndarray"]);
+    assert_user_error(&run_fast(&["--dataset", "nope"]), &["--dataset", "nope"]);
+}
+
+#[test]
+fn bad_numbers_are_clear_errors() {
+    assert_user_error(&run_fast(&["--sigma", "0"]), &["sigma", "> 0"]);
+    assert_user_error(&run_fast(&["--sigma", "-1"]), &["sigma", "> 0"]);
+    assert_user_error(&run_fast(&["--tuner", "constant", "--lr", "-0.1"]), &["lr", "-0.1"]);
+    assert_user_error(&run_fast(&["--lr", "0.1"]), &["--lr", "cdat"]);
+    assert_user_error(&run_fast(&["--batch-size", "0"]), &["--batch-size", "at least 1"]);
+    assert_user_error(&run_fast(&["--batch-size", "100000"]), &["--batch-size", "larger than the training set"]);
+    assert_user_error(&run_fast(&["--steps", "0"]), &["--steps"]);
+    assert_user_error(&run_fast(&["--precision", "f64", "--steps", "1"]), &["--precision f64"]);
+    assert_user_error(&run_fast(&["--tuner-set", "nope=1"]), &["--tuner-set", "nope"]);
+    assert_user_error(&run_fast(&["--model-set", "nope=1"]), &["model", "nope", "hidden"]);
+}
+
+#[test]
+fn missing_data_dir_is_a_clear_error() {
+    assert_user_error(&run_fast(&["--data-dir", "/nonexistent/cdat-data", "--steps", "1"]), &["/nonexistent/cdat-data", "--data-dir"]);
+    let tmp = tempfile::tempdir().unwrap();
+    assert_user_error(&run_fast(&["--data-dir", s(tmp.path()), "--steps", "1"]), &["--data-dir", "MNIST"]);
+    assert_user_error(&run_fast(&["--dataset", "cifar10", "--steps", "1"]), &["--data-dir", "cifar10"]);
+}
+
+#[test]
+fn invalid_config_files_name_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("missing.toml");
+    assert_user_error(&run(&["--config", s(&missing)]), &["missing.toml", "cannot read"]);
+
+    let unknown = tmp.path().join("unknown.toml");
+    std::fs::write(&unknown, "seed = 1\n\n[train]\nsteps = 3\nstepz = 4\n").unwrap();
+    assert_user_error(&run(&["--config", s(&unknown)]), &["unknown.toml", "line 5", "stepz"]);
+
+    let wrong = tmp.path().join("wrong.toml");
+    std::fs::write(&wrong, "[tuner]\nname = \"cdat\"\nsigma = \"big\"\n").unwrap();
+    assert_user_error(&run(&["--config", s(&wrong)]), &["wrong.toml", "line 3", "tuner.sigma", "expected f64"]);
+    let wrong_opt = tmp.path().join("wrong_opt.toml");
+    std::fs::write(&wrong_opt, "seed = 1\n[optimizer]\nname = \"adam\"\nbeta9 = 0.5\n").unwrap();
+    assert_user_error(&run(&["--config", s(&wrong_opt)]), &["wrong_opt.toml", "line 4", "optimizer.beta9"]);
+    let wrong_name = tmp.path().join("wrong_name.toml");
+    std::fs::write(&wrong_name, "[tuner]\nname = \"cdatt\"\n").unwrap();
+    assert_user_error(&run(&["--config", s(&wrong_name)]), &["wrong_name.toml", "line 2", "cdatt"]);
+
+    let syntax = tmp.path().join("syntax.toml");
+    std::fs::write(&syntax, "[train\nsteps = 3\n").unwrap();
+    assert_user_error(&run(&["--config", s(&syntax)]), &["syntax.toml", "line 1"]);
+
+    let negative = tmp.path().join("negative.toml");
+    std::fs::write(&negative, "[tuner]\nname = \"cdat\"\nsigma = -2.0\n").unwrap();
+    assert_user_error(&run(&["--config", s(&negative), "--backend", "ndarray"]), &["sigma", "> 0"]);
+}
+
+#[test]
+fn existing_output_folders_are_protected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = out_dir(&tmp, "run");
+    let base = ["--steps", "2", "--sharpness-every", "0", "--eval-every", "0", "--no-plots"];
+    let mut a: Vec<&str> = base.to_vec();
+    a.extend(["--out", s(&dir)]);
+    assert_ok(&run_fast(&a));
+    // Same config again: a rerun, allowed.
+    assert_ok(&run_fast(&a));
+    // A different config: refused unless --force.
+    let mut b = a.clone();
+    b.extend(["--sigma", "1.5"]);
+    assert_user_error(&run_fast(&b), &["--out", "different config", "tuner.sigma", "--resume", "--force"]);
+    b.push("--force");
+    assert_ok(&run_fast(&b));
+    // A folder that is not a run.
+    let other = out_dir(&tmp, "other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    let mut c: Vec<&str> = base.to_vec();
+    c.extend(["--out", s(&other)]);
+    assert_user_error(&run_fast(&c), &["not a cdat-train run folder", "--force"]);
+    assert!(other.join("notes.txt").is_file());
+    // --resume of a folder without a checkpoint, or with another config.
+    let none = out_dir(&tmp, "none");
+    let mut d: Vec<&str> = base.to_vec();
+    d.extend(["--out", s(&none), "--resume"]);
+    assert_user_error(&run_fast(&d), &["--resume", "does not exist"]);
+    let mut e: Vec<&str> = base.to_vec();
+    e.extend(["--out", s(&dir), "--resume", "--seed", "3"]);
+    assert_user_error(&run_fast(&e), &["--resume", "seed"]);
+}
+
+#[test]
+fn wgpu_without_a_device_fails_clearly_and_auto_falls_back() {
+    let small = &FAST[2..]; // without `--backend ndarray`
+    let o = bin().args(small).args(["--backend", "wgpu", "--print-config"]).output().unwrap();
+    assert_ok(&o); // --print-config does not touch the backend
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = out_dir(&tmp, "gpu");
+    let o = bin()
+        .args(small)
+        .args(["--backend", "wgpu", "--steps", "1", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)])
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        assert_user_error(&o, &["--backend wgpu", "apt-get install mesa-vulkan-drivers", "--backend ndarray"]);
+    }
+    let dir = out_dir(&tmp, "auto");
+    let o = bin()
+        .args(small)
+        .args(["--backend", "auto", "--steps", "1", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)])
+        .env("CDAT_TRAIN_NO_WGPU", "1")
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let t = text(&o);
+    assert!(t.contains("note: no wgpu device") && t.contains("ndarray"), "{t}");
+    assert_eq!(t.matches("note:").count(), 1, "one line: {t}");
+}
+
+#[test]
+fn experiment_configs_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("experiments/") {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let o = run(&["--config", s(&path), "--print-config"]);
+        assert_ok(&o);
+        n += 1;
+    }
+    assert!(n >= 3, "expected example configs in {}", dir.display());
+}
+
+#[test]
+fn flags_override_the_config_file_and_print_config_shows_the_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("c.toml");
+    std::fs::write(&f, "seed = 5\n[tuner]\nname = \"constant\"\nlr = 0.25\n[train]\nsteps = 9\n").unwrap();
+    let o = run(&["--config", s(&f), "--steps", "3", "--lr", "0.5", "--print-config"]);
+    assert_ok(&o);
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(t.contains("seed = 5") && t.contains("steps = 3") && t.contains("lr = 0.5"), "{t}");
+    assert!(!t.contains("steps = 9"));
+}
