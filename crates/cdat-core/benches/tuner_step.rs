@@ -24,7 +24,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
-use cdat_core::curvature::{parameters, HvpBackend};
+use cdat_core::curvature::{directional_curvature, gradient, parameters, HvpBackend};
 use cdat_core::tuners::{BaseConfig, CdatConfig, ConstantConfig, TunerConfig};
 
 type NB = NdArray<f32>;
@@ -100,17 +100,27 @@ fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tens
         .div_scalar(n)
 }
 
-fn median_time(reps: usize, mut f: impl FnMut()) -> Duration {
-    f(); // warm-up (and the optimizers' first step, which allocates their state)
-    let mut times: Vec<Duration> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
+/// Median time of each stepper, measured round robin (one step of each per round, after a
+/// warm-up step of each) so that a change in machine load affects all of them alike.
+fn interleaved_medians(reps: usize, steppers: &mut [Box<dyn FnMut() + '_>]) -> Vec<Duration> {
+    for f in steppers.iter_mut() {
+        f(); // warm-up (and the optimizers' first step, which allocates their state)
+    }
+    let mut times = vec![Vec::with_capacity(reps); steppers.len()];
+    for _ in 0..reps {
+        for (f, t) in steppers.iter_mut().zip(&mut times) {
+            let start = Instant::now();
             f();
-            t.elapsed()
+            t.push(start.elapsed());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[reps / 2]
         })
-        .collect();
-    times.sort();
-    times[reps / 2]
+        .collect()
 }
 
 /// Copies values (by visiting order) into a module of another backend, keeping the ids.
@@ -139,20 +149,19 @@ fn copy_into<Src: Backend, Dst: Backend, M: Module<Dst>>(
     module.map(&mut Load(values, 0))
 }
 
-/// Median time of one step of Burn's own optimizer `optim` on `Autodiff<NdArray>`.
-fn burn_step<M, O>(
-    reps: usize,
+/// One step of Burn's own optimizer `optim` on `Autodiff<NdArray>`.
+fn burn_step<'a, M, O>(
     model: M,
     mut optim: O,
-    x: &Tensor<A, 4>,
-    y: &Tensor<A, 1, Int>,
-) -> Duration
+    x: &'a Tensor<A, 4>,
+    y: &'a Tensor<A, 1, Int>,
+) -> Box<dyn FnMut() + 'a>
 where
-    M: AutodiffModule<A> + Net<A>,
-    O: Optimizer<M, A>,
+    M: AutodiffModule<A> + Net<A> + 'a,
+    O: Optimizer<M, A> + 'a,
 {
     let mut model = Some(model);
-    median_time(reps, || {
+    Box::new(move || {
         let m = model.take().unwrap();
         let grads = cross_entropy(m.logits(x.clone()), y.clone()).backward();
         let grads = GradientsParams::from_grads(grads, &m);
@@ -160,22 +169,21 @@ where
     })
 }
 
-/// Median time of one tuner step on `HvpBackend<NdArray>`.
-fn tuner_step<M>(
-    reps: usize,
+/// One tuner step on `HvpBackend<NdArray>`.
+fn tuner_step<'a, M>(
     model: M,
     tuner: TunerConfig,
     base: BaseConfig,
-    x: &Tensor<H, 4>,
-    y: &Tensor<H, 1, Int>,
-) -> Duration
+    x: &'a Tensor<H, 4>,
+    y: &'a Tensor<H, 1, Int>,
+) -> Box<dyn FnMut() + 'a>
 where
-    M: AutodiffModule<H> + Net<H>,
+    M: AutodiffModule<H> + Net<H> + 'a,
 {
     let mut tuner = tuner.build::<NB, M>(base).unwrap();
-    let loss = |m: &M| cross_entropy(m.logits(x.clone()), y.clone());
     let mut model = Some(model);
-    median_time(reps, || {
+    Box::new(move || {
+        let loss = |m: &M| cross_entropy(m.logits(x.clone()), y.clone());
         let (m, r) = tuner.step(model.take().unwrap(), &loss);
         r.expect("finite step");
         model = Some(std::hint::black_box(m));
@@ -207,13 +215,29 @@ where
     });
     let adam_cfg = AdamConfig::new().with_epsilon(1e-8);
 
-    let t_adam = burn_step(reps, ma.clone(), adam_cfg.init::<A, MA>(), &xa, &ya);
-    let t_sgd = burn_step(reps, ma, SgdConfig::new().init::<A, MA>(), &xa, &ya);
-    let t_cdat = tuner_step(reps, mh.clone(), cdat.clone(), BaseConfig::adam(), &xh, &yh);
-    let t_cdat_gd = tuner_step(reps, mh.clone(), cdat, BaseConfig::Gd, &xh, &yh);
     let constant = TunerConfig::Constant(ConstantConfig { lr: 1e-3 });
-    let t_const = tuner_step(reps, mh, constant, BaseConfig::adam(), &xh, &yh);
-
+    // The two passes a CDAT step makes, alone: a gradient and a directional curvature.
+    let loss_h = |m: &MH| cross_entropy(m.logits(xh.clone()), yh.clone());
+    let u = parameters(&mh).random_normal_like();
+    let times = interleaved_medians(
+        reps,
+        &mut [
+            burn_step(ma.clone(), adam_cfg.init::<A, MA>(), &xa, &ya),
+            burn_step(ma, SgdConfig::new().init::<A, MA>(), &xa, &ya),
+            tuner_step(mh.clone(), cdat.clone(), BaseConfig::adam(), &xh, &yh),
+            tuner_step(mh.clone(), cdat, BaseConfig::Gd, &xh, &yh),
+            tuner_step(mh.clone(), constant, BaseConfig::adam(), &xh, &yh),
+            Box::new(|| {
+                std::hint::black_box(gradient(&mh, &loss_h));
+            }),
+            Box::new(|| {
+                std::hint::black_box(directional_curvature(&mh, &loss_h, &u));
+            }),
+        ],
+    );
+    let [t_adam, t_sgd, t_cdat, t_cdat_gd, t_const, t_grad, t_uhu] = times[..] else {
+        unreachable!()
+    };
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "{name}: Burn Adam step (Autodiff<NdArray>)         {:8.2} ms",
@@ -234,6 +258,14 @@ where
     println!(
         "{name}: constant η over Adam (HvpBackend<NdArray>) {:8.2} ms",
         ms(t_const)
+    );
+    println!(
+        "{name}:   of which: gradient pass (HvpBackend)       {:8.2} ms",
+        ms(t_grad)
+    );
+    println!(
+        "{name}:   of which: uᵀHu pass (forward-over-reverse) {:8.2} ms",
+        ms(t_uhu)
     );
     let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!(

@@ -16,3 +16,4 @@ pub use curvature::{directional_curvature, hvp, DirectionalCurvature, Hvp, HvpBa
 pub use dual::Dual;
 pub use params::ParamVec;
 pub mod tuners;
+pub use tuners::{BaseConfig, StepReport, Tuner, TunerConfig};

@@ -569,6 +569,13 @@ fn non_finite_loss_gradient_or_curvature_is_rejected_unchanged() {
                 "curvature",
             );
         }
+        let sharp = TunerConfig::from_str("sharpness").unwrap();
+        assert_rejected(
+            build(sharp, base.clone()),
+            &[0.0, 1.0],
+            &inf_curv,
+            "sharpness",
+        );
     }
 }
 

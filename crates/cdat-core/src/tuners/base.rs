@@ -14,6 +14,10 @@
 //! is elementwise) and is committed only when the tuner accepts the step.
 //!
 //! Plain gradient descent is special-cased: `u = −g` exactly, no state.
+//!
+//! One difference from Burn's optimizers: a parameter the loss does not depend on gets a zero
+//! gradient here (and its optimizer state advances, e.g. Adam's step count), where Burn's
+//! adaptor skips it.
 
 use std::collections::HashMap;
 use std::str::FromStr;
