@@ -50,7 +50,8 @@ impl<B: Backend> Mlp<B> {
 impl<B: Backend> Net<B> for Mlp<B> {
     fn logits(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = x.flatten::<2>(1, 3);
-        self.l3.forward(relu(self.l2.forward(relu(self.l1.forward(x)))))
+        self.l3
+            .forward(relu(self.l2.forward(relu(self.l1.forward(x)))))
     }
 }
 
@@ -65,8 +66,12 @@ struct ConvNet<B: Backend> {
 impl<B: Backend> ConvNet<B> {
     fn new(device: &B::Device) -> Self {
         Self {
-            c1: Conv2dConfig::new([3, 16], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
-            c2: Conv2dConfig::new([16, 32], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
+            c1: Conv2dConfig::new([3, 16], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
+            c2: Conv2dConfig::new([16, 32], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             head: LinearConfig::new(32 * 8 * 8, 10).init(device),
         }
@@ -83,7 +88,11 @@ impl<B: Backend> Net<B> for ConvNet<B> {
 
 fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, y: Tensor<B, 1, Int>) -> Tensor<B, 1> {
     let n = logits.dims()[0] as f64;
-    log_softmax(logits, 1).gather(1, y.unsqueeze_dim(1)).sum().neg().div_scalar(n)
+    log_softmax(logits, 1)
+        .gather(1, y.unsqueeze_dim(1))
+        .sum()
+        .neg()
+        .div_scalar(n)
 }
 
 fn median_time(reps: usize, mut f: impl FnMut()) -> Duration {
@@ -101,15 +110,25 @@ fn median_time(reps: usize, mut f: impl FnMut()) -> Duration {
 
 /// Copies values (by visiting order) from one module into another of the same structure,
 /// keeping the source's parameter ids.
-fn copy_into<Src: Backend, Dst: Backend, M: Module<Dst>>(values: &cdat_core::ParamVec<Src>, module: M) -> M {
+fn copy_into<Src: Backend, Dst: Backend, M: Module<Dst>>(
+    values: &cdat_core::ParamVec<Src>,
+    module: M,
+) -> M {
     struct Load<'a, S: Backend>(&'a cdat_core::ParamVec<S>, usize);
     impl<S: Backend, D: Backend> burn::module::ModuleMapper<D> for Load<'_, S> {
-        fn map_float<const R: usize>(&mut self, p: burn::module::Param<Tensor<D, R>>) -> burn::module::Param<Tensor<D, R>> {
+        fn map_float<const R: usize>(
+            &mut self,
+            p: burn::module::Param<Tensor<D, R>>,
+        ) -> burn::module::Param<Tensor<D, R>> {
             let (_, t, mapper) = p.consume();
             let (id, src) = &self.0.entries()[self.1];
             self.1 += 1;
             let new = Tensor::<D, 1>::from_data(src.to_data(), &t.device()).reshape(t.shape());
-            let new = if t.is_require_grad() { new.require_grad() } else { new };
+            let new = if t.is_require_grad() {
+                new.require_grad()
+            } else {
+                new
+            };
             burn::module::Param::from_mapped_value(*id, new, mapper)
         }
     }
@@ -131,9 +150,18 @@ where
     let mf = copy_into(&w, mf);
     let u = w.random_normal_like();
 
-    let (xa, ya) = (Tensor::<A, 4>::from_data(x.to_data(), &dev), Tensor::<A, 1, Int>::from_data(labels.clone(), &dev));
-    let (xh, yh) = (Tensor::<H, 4>::from_data(x.to_data(), &dev), Tensor::<H, 1, Int>::from_data(labels.clone(), &dev));
-    let (xf, yf) = (Tensor::<FF, 4>::from_data(x.to_data(), &dev), Tensor::<FF, 1, Int>::from_data(labels, &dev));
+    let (xa, ya) = (
+        Tensor::<A, 4>::from_data(x.to_data(), &dev),
+        Tensor::<A, 1, Int>::from_data(labels.clone(), &dev),
+    );
+    let (xh, yh) = (
+        Tensor::<H, 4>::from_data(x.to_data(), &dev),
+        Tensor::<H, 1, Int>::from_data(labels.clone(), &dev),
+    );
+    let (xf, yf) = (
+        Tensor::<FF, 4>::from_data(x.to_data(), &dev),
+        Tensor::<FF, 1, Int>::from_data(labels, &dev),
+    );
     let loss_h = |m: &MH| cross_entropy(m.logits(xh.clone()), yh.clone());
     let loss_f = |m: &MF| cross_entropy(m.logits(xf.clone()), yf.clone());
 
@@ -155,11 +183,26 @@ where
         std::hint::black_box(directional_curvature_fof(&mf, &loss_f, &u));
     });
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("{name}: gradient (Autodiff<NdArray>)        {:8.2} ms", ms(t_grad));
-    println!("{name}: gradient (Autodiff<Dual<NdArray>>)  {:8.2} ms", ms(t_grad_h));
-    println!("{name}: hvp (forward-over-reverse)          {:8.2} ms", ms(t_hvp));
-    println!("{name}: uᵀHu forward-over-reverse           {:8.2} ms", ms(t_uhu_for));
-    println!("{name}: uᵀHu forward-over-forward           {:8.2} ms", ms(t_uhu_fof));
+    println!(
+        "{name}: gradient (Autodiff<NdArray>)        {:8.2} ms",
+        ms(t_grad)
+    );
+    println!(
+        "{name}: gradient (Autodiff<Dual<NdArray>>)  {:8.2} ms",
+        ms(t_grad_h)
+    );
+    println!(
+        "{name}: hvp (forward-over-reverse)          {:8.2} ms",
+        ms(t_hvp)
+    );
+    println!(
+        "{name}: uᵀHu forward-over-reverse           {:8.2} ms",
+        ms(t_uhu_for)
+    );
+    println!(
+        "{name}: uᵀHu forward-over-forward           {:8.2} ms",
+        ms(t_uhu_fof)
+    );
     let r = |a: Duration| a.as_secs_f64() / t_grad.as_secs_f64();
     println!("ratio tangent_free_overhead.{name} {:.3}", r(t_grad_h));
     println!("ratio hvp_over_grad.{name} {:.3}", r(t_hvp));
@@ -169,7 +212,24 @@ where
 
 fn main() {
     let dev = Default::default();
-    let reps: usize = std::env::var("CDAT_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(9);
-    bench("mlp", [1024, 1, 28, 28], reps, Mlp::<A>::new(&dev), Mlp::<H>::new(&dev), Mlp::<FF>::new(&dev));
-    bench("convnet", [128, 3, 32, 32], reps, ConvNet::<A>::new(&dev), ConvNet::<H>::new(&dev), ConvNet::<FF>::new(&dev));
+    let reps: usize = std::env::var("CDAT_BENCH_REPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(9);
+    bench(
+        "mlp",
+        [1024, 1, 28, 28],
+        reps,
+        Mlp::<A>::new(&dev),
+        Mlp::<H>::new(&dev),
+        Mlp::<FF>::new(&dev),
+    );
+    bench(
+        "convnet",
+        [128, 3, 32, 32],
+        reps,
+        ConvNet::<A>::new(&dev),
+        ConvNet::<H>::new(&dev),
+        ConvNet::<FF>::new(&dev),
+    );
 }

@@ -83,7 +83,11 @@ where
 /// pass of `loss_fn(module)` on dual numbers.
 ///
 /// `loss_fn` returns the scalar loss (a one-element tensor) of the module on the current batch.
-pub fn hvp<B, M>(module: &M, loss_fn: impl FnOnce(&M) -> Tensor<HvpBackend<B>, 1>, v: &ParamVec<B>) -> Hvp<B>
+pub fn hvp<B, M>(
+    module: &M,
+    loss_fn: impl FnOnce(&M) -> Tensor<HvpBackend<B>, 1>,
+    v: &ParamVec<B>,
+) -> Hvp<B>
 where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
@@ -93,7 +97,8 @@ where
     let loss = loss_fn(&tangent_module);
     let (loss_primal, loss_tangent) = Dual::<B>::split(loss.clone().inner());
     let grads = loss.backward();
-    let zero_or = |t: Option<Tensor<B, 1>>, like: &Tensor<B, 1>| t.unwrap_or_else(|| like.zeros_like());
+    let zero_or =
+        |t: Option<Tensor<B, 1>>, like: &Tensor<B, 1>| t.unwrap_or_else(|| like.zeros_like());
     let mut grad = Vec::new();
     let mut hv = Vec::new();
     for (id, vi) in v.entries() {
@@ -127,20 +132,33 @@ where
         found: Option<Tensor<Dual<B>, 1>>,
     }
     impl<B: Backend> burn::module::ModuleVisitor<HvpBackend<B>> for Find<'_, B> {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<HvpBackend<B>, D>>) {
+        fn visit_float<const D: usize>(
+            &mut self,
+            param: &burn::module::Param<Tensor<HvpBackend<B>, D>>,
+        ) {
             if param.id == self.id {
-                self.found = param.val().grad(self.grads).map(|g| g.flatten::<1>(0, D - 1));
+                self.found = param
+                    .val()
+                    .grad(self.grads)
+                    .map(|g| g.flatten::<1>(0, D - 1));
             }
         }
     }
-    let mut f = Find { id: *id, grads, found: None };
+    let mut f = Find {
+        id: *id,
+        grads,
+        found: None,
+    };
     module.visit(&mut f);
     f.found
 }
 
 /// The gradient `∇f(w)` and loss of a module on `HvpBackend<B>` (no tangents: a plain
 /// reverse-mode pass).
-pub fn gradient<B, M>(module: &M, loss_fn: impl FnOnce(&M) -> Tensor<HvpBackend<B>, 1>) -> (f64, ParamVec<B>)
+pub fn gradient<B, M>(
+    module: &M,
+    loss_fn: impl FnOnce(&M) -> Tensor<HvpBackend<B>, 1>,
+) -> (f64, ParamVec<B>)
 where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
@@ -153,7 +171,8 @@ where
         .entries()
         .iter()
         .map(|(id, w)| {
-            let g = grad_flat(module, id, &mut grads).unwrap_or_else(|| Dual::<B>::primal(w.clone().inner()).zeros_like());
+            let g = grad_flat(module, id, &mut grads)
+                .unwrap_or_else(|| Dual::<B>::primal(w.clone().inner()).zeros_like());
             (*id, g)
         })
         .collect();
@@ -203,12 +222,16 @@ where
     M: Module<Dual<Dual<B>>>,
 {
     ensure_initialized(module);
-    let lifted = map_params_with(module.clone(), u, |w: Tensor<Dual<Dual<B>>, 1>, ui: Tensor<B, 1>| {
-        let w = Dual::<B>::primal(Dual::<Dual<B>>::primal(w));
-        let inner_primal = Dual::with_tangent(w, ui.clone());
-        let inner_tangent = Dual::constant(ui);
-        Dual::with_tangent(inner_primal, inner_tangent)
-    });
+    let lifted = map_params_with(
+        module.clone(),
+        u,
+        |w: Tensor<Dual<Dual<B>>, 1>, ui: Tensor<B, 1>| {
+            let w = Dual::<B>::primal(Dual::<Dual<B>>::primal(w));
+            let inner_primal = Dual::with_tangent(w, ui.clone());
+            let inner_tangent = Dual::constant(ui);
+            Dual::with_tangent(inner_primal, inner_tangent)
+        },
+    );
     let loss = loss_fn(&lifted);
     let (outer_primal, outer_tangent) = Dual::<Dual<B>>::split(loss);
     let (f, slope) = Dual::<B>::split(outer_primal);

@@ -55,7 +55,11 @@ impl<B: Backend> ParamVec<B> {
     /// Applies `f` to each parameter's tensor.
     pub fn map<C: Backend>(&self, f: impl Fn(Tensor<B, 1>) -> Tensor<C, 1>) -> ParamVec<C> {
         ParamVec {
-            entries: self.entries.iter().map(|(id, t)| (*id, f(t.clone()))).collect(),
+            entries: self
+                .entries
+                .iter()
+                .map(|(id, t)| (*id, f(t.clone())))
+                .collect(),
         }
     }
 
@@ -65,7 +69,11 @@ impl<B: Backend> ParamVec<B> {
         other: &Self,
         f: impl Fn(Tensor<B, 1>, Tensor<B, 1>) -> Tensor<B, 1>,
     ) -> Self {
-        assert_eq!(self.entries.len(), other.entries.len(), "ParamVec: different parameter sets");
+        assert_eq!(
+            self.entries.len(),
+            other.entries.len(),
+            "ParamVec: different parameter sets"
+        );
         ParamVec {
             entries: self
                 .entries
@@ -141,14 +149,18 @@ impl<B: Backend> ParamVec<B> {
 
     /// Whether every entry is finite.
     pub fn is_finite(&self) -> bool {
-        self.entries
-            .iter()
-            .all(|(_, t)| !t.clone().is_nan().any().into_scalar().elem::<bool>()
-                && !t.clone().is_inf().any().into_scalar().elem::<bool>())
+        self.entries.iter().all(|(_, t)| {
+            !t.clone().is_nan().any().into_scalar().elem::<bool>()
+                && !t.clone().is_inf().any().into_scalar().elem::<bool>()
+        })
     }
 
     fn reduce(&self, other: &Self, f: impl Fn(Tensor<B, 1>, Tensor<B, 1>) -> Tensor<B, 1>) -> f64 {
-        assert_eq!(self.entries.len(), other.entries.len(), "ParamVec: different parameter sets");
+        assert_eq!(
+            self.entries.len(),
+            other.entries.len(),
+            "ParamVec: different parameter sets"
+        );
         let mut acc: Option<Tensor<B, 1>> = None;
         for ((ia, a), (ib, b)) in self.entries.iter().zip(&other.entries) {
             assert_eq!(ia, ib, "ParamVec: parameter ids differ");
@@ -230,7 +242,10 @@ where
     where
         F: FnMut(Tensor<AB::InnerBackend, 1>, Tensor<V, 1>) -> Tensor<AB::InnerBackend, 1>,
     {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: Param<Tensor<AB, D>>,
+        ) -> Param<Tensor<AB, D>> {
             let (id, tensor, mapper) = param.consume();
             let tensor = match self.v.get(&id) {
                 Some(vi) => {

@@ -21,7 +21,10 @@ pub struct PowerIterationConfig {
 
 impl Default for PowerIterationConfig {
     fn default() -> Self {
-        Self { max_iters: 20, rel_tol: 1e-3 }
+        Self {
+            max_iters: 20,
+            rel_tol: 1e-3,
+        }
     }
 }
 
@@ -47,7 +50,10 @@ pub fn power_iteration<B: Backend>(
     config: PowerIterationConfig,
 ) -> Eigenpair<B> {
     let norm = start.norm();
-    assert!(norm > 0.0 && norm.is_finite(), "power_iteration: start vector must be nonzero and finite");
+    assert!(
+        norm > 0.0 && norm.is_finite(),
+        "power_iteration: start vector must be nonzero and finite"
+    );
     let mut v = start.scale(1.0 / norm);
     let mut value = f64::NAN;
     for k in 1..=config.max_iters.max(1) {
@@ -57,14 +63,29 @@ pub fn power_iteration<B: Backend>(
         let done = (estimate - value).abs() <= config.rel_tol * estimate.abs();
         value = estimate;
         if av_norm == 0.0 || !av_norm.is_finite() {
-            return Eigenpair { value, vector: v, iterations: k, converged: av_norm == 0.0 };
+            return Eigenpair {
+                value,
+                vector: v,
+                iterations: k,
+                converged: av_norm == 0.0,
+            };
         }
         v = av.scale(1.0 / av_norm);
         if done {
-            return Eigenpair { value, vector: v, iterations: k, converged: true };
+            return Eigenpair {
+                value,
+                vector: v,
+                iterations: k,
+                converged: true,
+            };
         }
     }
-    Eigenpair { value, vector: v, iterations: config.max_iters.max(1), converged: false }
+    Eigenpair {
+        value,
+        vector: v,
+        iterations: config.max_iters.max(1),
+        converged: false,
+    }
 }
 
 /// Sharpness λmax of the loss's Hessian at the module's parameters, by power iteration on
@@ -99,7 +120,11 @@ where
 {
     let d = p.map(|t| t.sqrt().recip());
     let start = start.unwrap_or_else(|| random_direction(module));
-    power_iteration(|v| d.mul(&hvp(module, &loss_fn, &d.mul(v)).hv), start, config)
+    power_iteration(
+        |v| d.mul(&hvp(module, &loss_fn, &d.mul(v)).hv),
+        start,
+        config,
+    )
 }
 
 /// A random normal direction shaped like the module's parameters.
@@ -121,7 +146,10 @@ pub fn lanczos<B: Backend>(
 ) -> Vec<f64> {
     assert!(k >= 1 && m >= k, "lanczos: need 1 <= k <= m");
     let norm = start.norm();
-    assert!(norm > 0.0 && norm.is_finite(), "lanczos: start vector must be nonzero and finite");
+    assert!(
+        norm > 0.0 && norm.is_finite(),
+        "lanczos: start vector must be nonzero and finite"
+    );
     let mut basis: Vec<ParamVec<B>> = vec![start.scale(1.0 / norm)];
     let mut alpha = Vec::with_capacity(m);
     let mut beta: Vec<f64> = Vec::with_capacity(m);
@@ -156,7 +184,11 @@ pub fn lanczos<B: Backend>(
 /// cyclic Jacobi rotations on the dense matrix (sizes here are a few dozen).
 pub fn symmetric_tridiagonal_eigenvalues(a: &[f64], b: &[f64]) -> Vec<f64> {
     let n = a.len();
-    assert_eq!(b.len() + 1, n.max(1), "tridiagonal: off-diagonal length must be n - 1");
+    assert_eq!(
+        b.len() + 1,
+        n.max(1),
+        "tridiagonal: off-diagonal length must be n - 1"
+    );
     let mut m = vec![vec![0.0; n]; n];
     for i in 0..n {
         m[i][i] = a[i];
@@ -176,7 +208,10 @@ pub fn jacobi_eigenvalues(mut m: Vec<Vec<f64>>) -> Vec<f64> {
             .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
             .map(|(i, j)| m[i][j] * m[i][j])
             .sum();
-        let scale: f64 = (0..n).map(|i| m[i][i] * m[i][i]).sum::<f64>().max(f64::MIN_POSITIVE);
+        let scale: f64 = (0..n)
+            .map(|i| m[i][i] * m[i][i])
+            .sum::<f64>()
+            .max(f64::MIN_POSITIVE);
         if off <= 1e-30 * scale {
             break;
         }

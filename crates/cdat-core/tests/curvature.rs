@@ -30,10 +30,9 @@ fn max_rel_err(a: &ParamVec<F>, b: &ParamVec<F>) -> f64 {
     let scale = b.entries().iter().fold(1e-300f64, |m, (_, t)| {
         m.max(t.clone().abs().max().into_scalar())
     });
-    diff.entries()
-        .iter()
-        .fold(0.0f64, |m, (_, t)| m.max(t.clone().abs().max().into_scalar()))
-        / scale
+    diff.entries().iter().fold(0.0f64, |m, (_, t)| {
+        m.max(t.clone().abs().max().into_scalar())
+    }) / scale
 }
 
 /// Copies parameter values and ids into a module of another backend, matching parameters by
@@ -50,7 +49,11 @@ fn load_by_order<B: Backend, M: Module<B>>(module: M, values: &ParamVec<F>) -> M
             self.next += 1;
             let data = src.to_data();
             let new = Tensor::<B, 1>::from_data(data, &t.device()).reshape(t.shape());
-            let new = if t.is_require_grad() { new.require_grad() } else { new };
+            let new = if t.is_require_grad() {
+                new.require_grad()
+            } else {
+                new
+            };
             Param::from_mapped_value(*id, new, mapper)
         }
     }
@@ -66,7 +69,9 @@ struct Vector<B: Backend> {
 
 impl<B: Backend> Vector<B> {
     fn new(w: Tensor<B, 1>) -> Self {
-        Self { w: Param::from_tensor(w) }
+        Self {
+            w: Param::from_tensor(w),
+        }
     }
 }
 
@@ -88,18 +93,28 @@ fn hvp_of_quadratic_is_a_times_v() {
     let (ah, bh) = (lift(a.clone()), lift(b.clone()));
     let loss = |m: &Vector<H>| {
         let w = m.w.val();
-        let aw = ah.clone().matmul(w.clone().unsqueeze_dim(1)).squeeze_dim::<1>(1);
+        let aw = ah
+            .clone()
+            .matmul(w.clone().unsqueeze_dim(1))
+            .squeeze_dim::<1>(1);
         (w.clone() * aw).sum().mul_scalar(0.5) + (bh.clone() * w).sum()
     };
     let v = ParamVec::from_entries(vec![(model.w.id, tensor::<F, 1>([n], 4))]);
     let out = hvp(&model, loss, &v);
     let vv = v.entries()[0].1.clone();
-    let expected_hv = a.clone().matmul(vv.clone().unsqueeze_dim(1)).squeeze_dim::<1>(1);
+    let expected_hv = a
+        .clone()
+        .matmul(vv.clone().unsqueeze_dim(1))
+        .squeeze_dim::<1>(1);
     let w = parameters(&model).entries()[0].1.clone();
     let expected_g = a.matmul(w.unsqueeze_dim(1)).squeeze_dim::<1>(1) + b;
     let e = ParamVec::from_entries(vec![(model.w.id, expected_hv)]);
     let g = ParamVec::from_entries(vec![(model.w.id, expected_g)]);
-    assert!(max_rel_err(&out.hv, &e) < 1e-10, "Hv err {}", max_rel_err(&out.hv, &e));
+    assert!(
+        max_rel_err(&out.hv, &e) < 1e-10,
+        "Hv err {}",
+        max_rel_err(&out.hv, &e)
+    );
     assert!(max_rel_err(&out.grad, &g) < 1e-10);
     assert!((out.grad_dot_v - g.dot(&v)).abs() < 1e-10 * g.dot(&v).abs().max(1.0));
 }
@@ -112,13 +127,21 @@ fn hvp_of_least_squares_is_xtx_v() {
     let model = Vector::<H>::new(lift(tensor([d], 7)));
     let (xh, yh) = (lift(x.clone()), lift(y));
     let loss = |m: &Vector<H>| {
-        let r = xh.clone().matmul(m.w.val().unsqueeze_dim(1)).squeeze_dim::<1>(1) - yh.clone();
+        let r = xh
+            .clone()
+            .matmul(m.w.val().unsqueeze_dim(1))
+            .squeeze_dim::<1>(1)
+            - yh.clone();
         (r.clone() * r).sum().mul_scalar(0.5)
     };
     let v = ParamVec::from_entries(vec![(model.w.id, tensor::<F, 1>([d], 8))]);
     let out = hvp(&model, loss, &v);
     let vv = v.entries()[0].1.clone().unsqueeze_dim(1);
-    let expected = x.clone().transpose().matmul(x.matmul(vv)).squeeze_dim::<1>(1);
+    let expected = x
+        .clone()
+        .transpose()
+        .matmul(x.matmul(vv))
+        .squeeze_dim::<1>(1);
     let e = ParamVec::from_entries(vec![(model.w.id, expected)]);
     assert!(max_rel_err(&out.hv, &e) < 1e-10);
 }
@@ -141,7 +164,9 @@ fn hvp_of_softmax_cross_entropy_matches_analytic() {
     let labels: Vec<i64> = (0..n as i64).map(|i| i % c as i64).collect();
     let y = Tensor::<F, 1, Int>::from_data(TensorData::new(labels.clone(), [n]), &dev());
     let yh = Tensor::<H, 1, Int>::from_data(TensorData::new(labels, [n]), &dev());
-    let model = Matrix::<H> { w: Param::from_tensor(lift(tensor([d, c], 10))) };
+    let model = Matrix::<H> {
+        w: Param::from_tensor(lift(tensor([d, c], 10))),
+    };
     let xh = lift(x.clone());
     let loss = |m: &Matrix<H>| cross_entropy(xh.clone().matmul(m.w.val()), yh.clone());
     let vm: Tensor<F, 2> = tensor([d, c], 11);
@@ -153,9 +178,17 @@ fn hvp_of_softmax_cross_entropy_matches_analytic() {
     let zv = x.clone().matmul(vm);
     let pz = p.clone() * zv;
     let m = pz.clone() - p * pz.sum_dim(1);
-    let expected = x.transpose().matmul(m).div_scalar(n as f64).flatten::<1>(0, 1);
+    let expected = x
+        .transpose()
+        .matmul(m)
+        .div_scalar(n as f64)
+        .flatten::<1>(0, 1);
     let e = ParamVec::from_entries(vec![(model.w.id, expected)]);
-    assert!(max_rel_err(&out.hv, &e) < 1e-10, "err {}", max_rel_err(&out.hv, &e));
+    assert!(
+        max_rel_err(&out.hv, &e) < 1e-10,
+        "err {}",
+        max_rel_err(&out.hv, &e)
+    );
     let _ = y;
 }
 
@@ -179,14 +212,20 @@ fn hvp_equals_nested_reverse_mode() {
     let grads = f(xa, w_outer.clone()).backward();
     let g = w_outer.grad(&grads).expect("gradient");
     let v_inner = Tensor::<Autodiff<F>, 1>::from_data(vt.to_data(), &dev());
-    let hv_nested = w_inner.grad(&(g * v_inner).sum().backward()).expect("second derivative");
+    let hv_nested = w_inner
+        .grad(&(g * v_inner).sum().backward())
+        .expect("second derivative");
 
     let model = Vector::<H>::new(lift(w0));
     let xh = lift(x);
     let v = ParamVec::from_entries(vec![(model.w.id, vt)]);
     let out = hvp(&model, |m: &Vector<H>| f(xh.clone(), m.w.val()), &v);
     let e = ParamVec::from_entries(vec![(model.w.id, hv_nested)]);
-    assert!(max_rel_err(&out.hv, &e) < 1e-12, "err {}", max_rel_err(&out.hv, &e));
+    assert!(
+        max_rel_err(&out.hv, &e) < 1e-12,
+        "err {}",
+        max_rel_err(&out.hv, &e)
+    );
 }
 
 // ---------------------------------------------------------------- real networks
@@ -210,7 +249,8 @@ impl<B: Backend> Mlp<B> {
     }
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let act = |t: Tensor<B, 2>| if self.use_tanh { tanh(t) } else { relu(t) };
-        self.l3.forward(act(self.l2.forward(act(self.l1.forward(x)))))
+        self.l3
+            .forward(act(self.l2.forward(act(self.l1.forward(x)))))
     }
 }
 
@@ -226,7 +266,9 @@ struct ConvNet<B: Backend> {
 impl<B: Backend> ConvNet<B> {
     fn new(device: &B::Device) -> Self {
         Self {
-            conv1: Conv2dConfig::new([2, 4], [3, 3]).with_padding(burn::nn::PaddingConfig2d::Same).init(device),
+            conv1: Conv2dConfig::new([2, 4], [3, 3])
+                .with_padding(burn::nn::PaddingConfig2d::Same)
+                .init(device),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
             conv2: Conv2dConfig::new([4, 4], [3, 3]).init(device),
             gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
@@ -277,7 +319,10 @@ impl<B: Backend> Block<B> {
 }
 
 fn labels<B: Backend>(n: usize) -> Tensor<B, 1, Int> {
-    Tensor::from_data(TensorData::new((0..n as i64).map(|i| i % 3).collect::<Vec<_>>(), [n]), &Default::default())
+    Tensor::from_data(
+        TensorData::new((0..n as i64).map(|i| i % 3).collect::<Vec<_>>(), [n]),
+        &Default::default(),
+    )
 }
 
 /// The checks every network must pass: forward-over-reverse vs finite differences,
@@ -299,23 +344,43 @@ fn check_network<M, MF>(
     let hv = hvp(&model, &loss_h, &v);
     let fd = hvp_finite_difference(&model, &loss_h, &u, 1e-5);
     let err = max_rel_err(&hu.hv, &fd);
-    assert!(err < 1e-5, "{name}: forward-over-reverse vs finite difference: rel err {err:e}");
+    assert!(
+        err < 1e-5,
+        "{name}: forward-over-reverse vs finite difference: rel err {err:e}"
+    );
     // Symmetry and the two curvature paths agree to ~1e-8 relative; Burn's NdArray computes a
     // few f64 ops (e.g. sigmoid) and backward steps at f32-like precision (measured: 5e-8 on the
     // transformer block even on plain Autodiff<NdArray<f64>>), so the bound is 1e-6 — any
     // wrong rule is off by O(1).
     let (a, b) = (u.dot(&hv.hv), v.dot(&hu.hv));
-    assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{name}: uᵀHv={a} vᵀHu={b}");
+    assert!(
+        (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+        "{name}: uᵀHv={a} vᵀHu={b}"
+    );
     let dc = directional_curvature(&model, &loss_h, &u);
     let uhu = u.dot(&hu.hv);
-    assert!((dc.curvature - uhu).abs() <= 1e-10 * uhu.abs().max(1.0), "{name}: {dc:?} vs {uhu}");
+    assert!(
+        (dc.curvature - uhu).abs() <= 1e-10 * uhu.abs().max(1.0),
+        "{name}: {dc:?} vs {uhu}"
+    );
     // Burn's own reverse mode for `gather` (cross-entropy) loses precision at ~1e-8 relative
     // even on plain `Autodiff<NdArray<f64>>` (measured), hence 1e-6 for the gradient side.
-    assert!((dc.slope - hu.grad.dot(&u)).abs() <= 1e-6 * dc.slope.abs().max(1.0), "{name}: slope {} vs gᵀu {}", dc.slope, hu.grad.dot(&u));
+    assert!(
+        (dc.slope - hu.grad.dot(&u)).abs() <= 1e-6 * dc.slope.abs().max(1.0),
+        "{name}: slope {} vs gᵀu {}",
+        dc.slope,
+        hu.grad.dot(&u)
+    );
     let model_ff = load_by_order(model_ff, &w);
     let fof = directional_curvature_fof(&model_ff, &loss_ff, &u);
-    assert!((fof.loss - dc.loss).abs() <= 1e-12 * dc.loss.abs().max(1.0), "{name}: loss {fof:?} vs {dc:?}");
-    assert!((fof.slope - dc.slope).abs() <= 1e-10 * dc.slope.abs().max(1.0), "{name}: slope {fof:?} vs {dc:?}");
+    assert!(
+        (fof.loss - dc.loss).abs() <= 1e-12 * dc.loss.abs().max(1.0),
+        "{name}: loss {fof:?} vs {dc:?}"
+    );
+    assert!(
+        (fof.slope - dc.slope).abs() <= 1e-10 * dc.slope.abs().max(1.0),
+        "{name}: slope {fof:?} vs {dc:?}"
+    );
     assert!(
         (fof.curvature - dc.curvature).abs() <= 1e-6 * dc.curvature.abs().max(1.0),
         "{name}: forward-over-forward {fof:?} vs forward-over-reverse {dc:?}"
@@ -389,19 +454,36 @@ fn gradients_without_tangents_equal_plain_autodiff() {
     let x: Tensor<F, 4> = tensor([3, 2, 8, 8], 23);
     let xh = lift(x.clone());
     let xa = Tensor::<A, 4>::from_data(x.to_data(), &dev());
-    let (loss_h, g_h) = gradient(&model_h, |m: &ConvNet<H>| cross_entropy(m.forward(xh.clone()), labels(3)));
+    let (loss_h, g_h) = gradient(&model_h, |m: &ConvNet<H>| {
+        cross_entropy(m.forward(xh.clone()), labels(3))
+    });
     let loss_a = cross_entropy(model_a.forward(xa), labels::<A>(3));
     let grads = loss_a.backward();
     let g_a = burn::optim::GradientsParams::from_grads(grads, &model_a);
-    let ids: Vec<_> = ParamVec::<A>::from_module(&model_a).entries().iter().map(|(id, _)| *id).collect();
+    let ids: Vec<_> = ParamVec::<A>::from_module(&model_a)
+        .entries()
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     for ((_, gh), id) in g_h.entries().iter().zip(ids) {
         // `get` does not check the rank; read the values whatever the parameter's shape.
-        let ga: Vec<f64> = g_a.get::<F, 1>(id).expect("gradient of every parameter").into_data().to_vec().unwrap();
+        let ga: Vec<f64> = g_a
+            .get::<F, 1>(id)
+            .expect("gradient of every parameter")
+            .into_data()
+            .to_vec()
+            .unwrap();
         let gh: Vec<f64> = gh.to_data().to_vec().unwrap();
         assert_eq!(ga.len(), gh.len());
         let scale = ga.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
-        let diff = ga.iter().zip(&gh).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(diff <= 1e-12 * scale, "gradient differs: {diff:e} (scale {scale:e})");
+        let diff = ga
+            .iter()
+            .zip(&gh)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            diff <= 1e-12 * scale,
+            "gradient differs: {diff:e} (scale {scale:e})"
+        );
     }
     assert!((loss_h - loss_a.into_scalar()).abs() <= 1e-14);
 }
@@ -423,4 +505,3 @@ fn parameters_have_autodiff_inner_type() {
     fn inner<AB: AutodiffBackend<InnerBackend = Dual<F>>>() {}
     inner::<H>();
 }
-

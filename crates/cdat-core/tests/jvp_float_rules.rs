@@ -19,10 +19,16 @@ fn unit(shape: &[usize], seed: u64) -> TensorData {
     rand_data(shape, -0.8, 0.8, seed)
 }
 fn ints(values: &[i64], shape: &[usize]) -> IntTensor<D> {
-    D::int_from_data(TensorData::new(values.to_vec(), Shape::from(shape.to_vec())), &dev())
+    D::int_from_data(
+        TensorData::new(values.to_vec(), Shape::from(shape.to_vec())),
+        &dev(),
+    )
 }
 fn bools(values: &[bool], shape: &[usize]) -> burn_backend::tensor::BoolTensor<D> {
-    D::bool_from_data(TensorData::new(values.to_vec(), Shape::from(shape.to_vec())), &dev())
+    D::bool_from_data(
+        TensorData::new(values.to_vec(), Shape::from(shape.to_vec())),
+        &dev(),
+    )
 }
 fn idt() -> IntDType {
     get_device_settings::<D>(&dev()).int_dtype
@@ -34,7 +40,10 @@ fn s(v: f64) -> Scalar {
     Scalar::from(v)
 }
 fn full(shape: &[usize]) -> Vec<Slice> {
-    shape.iter().map(|&n| Slice::new(0, Some(n as isize), 1)).collect()
+    shape
+        .iter()
+        .map(|&n| Slice::new(0, Some(n as isize), 1))
+        .collect()
 }
 
 type Row = (&'static str, Vec<TensorData>, Box<dyn Fn(Vec<T>) -> T>);
@@ -50,55 +59,97 @@ fn a(xs: &[T], i: usize) -> T {
 fn elementwise_rows() -> Vec<Row> {
     let sh = [3, 4];
     vec![
-        row("add", vec![data(&sh, 1), data(&sh, 2)], |x| D::float_add(a(&x, 0), a(&x, 1))),
-        row("add_broadcast_lhs", vec![data(&[1, 4], 1), data(&sh, 2)], |x| {
+        row("add", vec![data(&sh, 1), data(&sh, 2)], |x| {
             D::float_add(a(&x, 0), a(&x, 1))
         }),
-        row("add_broadcast_rhs", vec![data(&sh, 1), data(&[3, 1], 2)], |x| {
-            D::float_add(a(&x, 0), a(&x, 1))
+        row(
+            "add_broadcast_lhs",
+            vec![data(&[1, 4], 1), data(&sh, 2)],
+            |x| D::float_add(a(&x, 0), a(&x, 1)),
+        ),
+        row(
+            "add_broadcast_rhs",
+            vec![data(&sh, 1), data(&[3, 1], 2)],
+            |x| D::float_add(a(&x, 0), a(&x, 1)),
+        ),
+        row("add_scalar", vec![data(&sh, 1)], |x| {
+            D::float_add_scalar(a(&x, 0), s(0.3))
         }),
-        row("add_scalar", vec![data(&sh, 1)], |x| D::float_add_scalar(a(&x, 0), s(0.3))),
-        row("sub", vec![data(&sh, 1), data(&[1, 4], 2)], |x| D::float_sub(a(&x, 0), a(&x, 1))),
-        row("sub_broadcast_lhs", vec![data(&[3, 1], 1), data(&sh, 2)], |x| {
+        row("sub", vec![data(&sh, 1), data(&[1, 4], 2)], |x| {
             D::float_sub(a(&x, 0), a(&x, 1))
         }),
-        row("sub_scalar", vec![data(&sh, 1)], |x| D::float_sub_scalar(a(&x, 0), s(0.3))),
-        row("mul", vec![data(&sh, 1), data(&sh, 2)], |x| D::float_mul(a(&x, 0), a(&x, 1))),
-        row("mul_broadcast", vec![data(&[3, 1], 1), data(&[1, 4], 2)], |x| {
+        row(
+            "sub_broadcast_lhs",
+            vec![data(&[3, 1], 1), data(&sh, 2)],
+            |x| D::float_sub(a(&x, 0), a(&x, 1)),
+        ),
+        row("sub_scalar", vec![data(&sh, 1)], |x| {
+            D::float_sub_scalar(a(&x, 0), s(0.3))
+        }),
+        row("mul", vec![data(&sh, 1), data(&sh, 2)], |x| {
             D::float_mul(a(&x, 0), a(&x, 1))
         }),
-        row("mul_scalar", vec![data(&sh, 1)], |x| D::float_mul_scalar(a(&x, 0), s(-1.7))),
-        row("div", vec![data(&sh, 1), pos(&sh, 2)], |x| D::float_div(a(&x, 0), a(&x, 1))),
+        row(
+            "mul_broadcast",
+            vec![data(&[3, 1], 1), data(&[1, 4], 2)],
+            |x| D::float_mul(a(&x, 0), a(&x, 1)),
+        ),
+        row("mul_scalar", vec![data(&sh, 1)], |x| {
+            D::float_mul_scalar(a(&x, 0), s(-1.7))
+        }),
+        row("div", vec![data(&sh, 1), pos(&sh, 2)], |x| {
+            D::float_div(a(&x, 0), a(&x, 1))
+        }),
         row("div_broadcast", vec![data(&sh, 1), pos(&[1, 4], 2)], |x| {
             D::float_div(a(&x, 0), a(&x, 1))
         }),
-        row("div_scalar", vec![data(&sh, 1)], |x| D::float_div_scalar(a(&x, 0), s(2.5))),
-        row("remainder", vec![pos(&sh, 1), rand_data(&sh, 0.3, 0.45, 2)], |x| {
-            D::float_remainder(a(&x, 0), a(&x, 1))
+        row("div_scalar", vec![data(&sh, 1)], |x| {
+            D::float_div_scalar(a(&x, 0), s(2.5))
         }),
+        row(
+            "remainder",
+            vec![pos(&sh, 1), rand_data(&sh, 0.3, 0.45, 2)],
+            |x| D::float_remainder(a(&x, 0), a(&x, 1)),
+        ),
         row("remainder_scalar", vec![pos(&sh, 1)], |x| {
             D::float_remainder_scalar(a(&x, 0), s(0.7))
         }),
         row("neg", vec![data(&sh, 1)], |x| D::float_neg(a(&x, 0))),
         row("recip", vec![pos(&sh, 1)], |x| D::float_recip(a(&x, 0))),
-        row("clamp_min", vec![data(&sh, 1)], |x| D::float_clamp_min(a(&x, 0), s(0.05))),
-        row("clamp_max", vec![data(&sh, 1)], |x| D::float_clamp_max(a(&x, 0), s(0.05))),
-        row("clamp", vec![data(&sh, 1)], |x| D::float_clamp(a(&x, 0), s(-0.35), s(0.45))),
+        row("clamp_min", vec![data(&sh, 1)], |x| {
+            D::float_clamp_min(a(&x, 0), s(0.05))
+        }),
+        row("clamp_max", vec![data(&sh, 1)], |x| {
+            D::float_clamp_max(a(&x, 0), s(0.05))
+        }),
+        row("clamp", vec![data(&sh, 1)], |x| {
+            D::float_clamp(a(&x, 0), s(-0.35), s(0.45))
+        }),
         row("exp", vec![data(&sh, 1)], |x| D::float_exp(a(&x, 0))),
         row("log", vec![pos(&sh, 1)], |x| D::float_log(a(&x, 0))),
         row("log1p", vec![pos(&sh, 1)], |x| D::float_log1p(a(&x, 0))),
-        row("powf", vec![pos(&sh, 1), data(&sh, 2)], |x| D::float_powf(a(&x, 0), a(&x, 1))),
+        row("powf", vec![pos(&sh, 1), data(&sh, 2)], |x| {
+            D::float_powf(a(&x, 0), a(&x, 1))
+        }),
         row("powi", vec![data(&sh, 1)], |x| {
             let n = ints(&[3, 2, 1, 0, -1, 4, 3, 2, 1, 2, 3, 5], &[3, 4]);
             D::float_powi(D::float_add_scalar(a(&x, 0), s(2.0)), n)
         }),
-        row("powi_scalar_3", vec![data(&sh, 1)], |x| D::float_powi_scalar(a(&x, 0), Scalar::Int(3))),
-        row("powi_scalar_2", vec![data(&sh, 1)], |x| D::float_powi_scalar(a(&x, 0), Scalar::Int(2))),
-        row("powi_scalar_-2", vec![pos(&sh, 1)], |x| D::float_powi_scalar(a(&x, 0), Scalar::Int(-2))),
+        row("powi_scalar_3", vec![data(&sh, 1)], |x| {
+            D::float_powi_scalar(a(&x, 0), Scalar::Int(3))
+        }),
+        row("powi_scalar_2", vec![data(&sh, 1)], |x| {
+            D::float_powi_scalar(a(&x, 0), Scalar::Int(2))
+        }),
+        row("powi_scalar_-2", vec![pos(&sh, 1)], |x| {
+            D::float_powi_scalar(a(&x, 0), Scalar::Int(-2))
+        }),
         row("powi_scalar_impl", vec![pos(&sh, 1)], |x| {
             D::float_powi_scalar_impl(a(&x, 0), Scalar::Int(5))
         }),
-        row("powf_scalar", vec![pos(&sh, 1)], |x| D::float_powf_scalar(a(&x, 0), s(1.7))),
+        row("powf_scalar", vec![pos(&sh, 1)], |x| {
+            D::float_powf_scalar(a(&x, 0), s(1.7))
+        }),
         row("powf_scalar_int_valued", vec![data(&sh, 1)], |x| {
             D::float_powf_scalar(a(&x, 0), s(3.0))
         }),
@@ -114,12 +165,16 @@ fn elementwise_rows() -> Vec<Row> {
         row("sinh", vec![data(&sh, 1)], |x| D::float_sinh(a(&x, 0))),
         row("tanh", vec![data(&sh, 1)], |x| D::float_tanh(a(&x, 0))),
         row("acos", vec![unit(&sh, 1)], |x| D::float_acos(a(&x, 0))),
-        row("acosh", vec![rand_data(&sh, 1.2, 3.0, 1)], |x| D::float_acosh(a(&x, 0))),
+        row("acosh", vec![rand_data(&sh, 1.2, 3.0, 1)], |x| {
+            D::float_acosh(a(&x, 0))
+        }),
         row("asin", vec![unit(&sh, 1)], |x| D::float_asin(a(&x, 0))),
         row("asinh", vec![data(&sh, 1)], |x| D::float_asinh(a(&x, 0))),
         row("atan", vec![data(&sh, 1)], |x| D::float_atan(a(&x, 0))),
         row("atanh", vec![unit(&sh, 1)], |x| D::float_atanh(a(&x, 0))),
-        row("atan2", vec![data(&sh, 1), data(&sh, 2)], |x| D::float_atan2(a(&x, 0), a(&x, 1))),
+        row("atan2", vec![data(&sh, 1), data(&sh, 2)], |x| {
+            D::float_atan2(a(&x, 0), a(&x, 1))
+        }),
         row("erf", vec![data(&sh, 1)], |x| D::float_erf(a(&x, 0))),
         row("cast", vec![data(&sh, 1)], |x| {
             D::float_cast(a(&x, 0), burn_backend::FloatDType::F64)
@@ -132,12 +187,16 @@ fn linear_algebra_rows() -> Vec<Row> {
         row("matmul", vec![data(&[3, 4], 1), data(&[4, 2], 2)], |x| {
             D::float_matmul(a(&x, 0), a(&x, 1))
         }),
-        row("matmul_batched_broadcast", vec![data(&[2, 3, 4], 1), data(&[1, 4, 2], 2)], |x| {
-            D::float_matmul(a(&x, 0), a(&x, 1))
-        }),
-        row("matmul_transposed_input", vec![data(&[4, 3], 1), data(&[4, 2], 2)], |x| {
-            D::float_matmul(D::float_transpose(a(&x, 0)), a(&x, 1))
-        }),
+        row(
+            "matmul_batched_broadcast",
+            vec![data(&[2, 3, 4], 1), data(&[1, 4, 2], 2)],
+            |x| D::float_matmul(a(&x, 0), a(&x, 1)),
+        ),
+        row(
+            "matmul_transposed_input",
+            vec![data(&[4, 3], 1), data(&[4, 2], 2)],
+            |x| D::float_matmul(D::float_transpose(a(&x, 0)), a(&x, 1)),
+        ),
         row("cross", vec![data(&[4, 3], 1), data(&[4, 3], 2)], |x| {
             D::float_cross(a(&x, 0), a(&x, 1), 1)
         }),
@@ -147,35 +206,74 @@ fn linear_algebra_rows() -> Vec<Row> {
 fn layout_rows() -> Vec<Row> {
     let sh = [2, 3, 4];
     vec![
-        row("transpose", vec![data(&sh, 1)], |x| D::float_transpose(a(&x, 0))),
-        row("swap_dims", vec![data(&sh, 1)], |x| D::float_swap_dims(a(&x, 0), 0, 2)),
-        row("permute", vec![data(&sh, 1)], |x| D::float_permute(a(&x, 0), &[2, 0, 1])),
-        row("flip", vec![data(&sh, 1)], |x| D::float_flip(a(&x, 0), &[0, 2])),
-        row("reshape", vec![data(&sh, 1)], |x| D::float_reshape(a(&x, 0), Shape::new([4, 6]))),
+        row("transpose", vec![data(&sh, 1)], |x| {
+            D::float_transpose(a(&x, 0))
+        }),
+        row("swap_dims", vec![data(&sh, 1)], |x| {
+            D::float_swap_dims(a(&x, 0), 0, 2)
+        }),
+        row("permute", vec![data(&sh, 1)], |x| {
+            D::float_permute(a(&x, 0), &[2, 0, 1])
+        }),
+        row("flip", vec![data(&sh, 1)], |x| {
+            D::float_flip(a(&x, 0), &[0, 2])
+        }),
+        row("reshape", vec![data(&sh, 1)], |x| {
+            D::float_reshape(a(&x, 0), Shape::new([4, 6]))
+        }),
         row("reshape_of_transposed", vec![data(&sh, 1)], |x| {
             D::float_reshape(D::float_swap_dims(a(&x, 0), 1, 2), Shape::new([24]))
         }),
-        row("expand", vec![data(&[1, 3, 1], 1)], |x| D::float_expand(a(&x, 0), Shape::new([2, 3, 4]))),
-        row("repeat_dim", vec![data(&sh, 1)], |x| D::float_repeat_dim(a(&x, 0), 1, 3)),
+        row("expand", vec![data(&[1, 3, 1], 1)], |x| {
+            D::float_expand(a(&x, 0), Shape::new([2, 3, 4]))
+        }),
+        row("repeat_dim", vec![data(&sh, 1)], |x| {
+            D::float_repeat_dim(a(&x, 0), 1, 3)
+        }),
         row("slice", vec![data(&sh, 1)], |x| {
             D::float_slice(
                 a(&x, 0),
-                &[Slice::new(0, Some(2), 1), Slice::new(1, Some(3), 1), Slice::new(0, Some(4), 2)],
+                &[
+                    Slice::new(0, Some(2), 1),
+                    Slice::new(1, Some(3), 1),
+                    Slice::new(0, Some(4), 2),
+                ],
             )
         }),
         row("slice_of_sliced", vec![data(&sh, 1)], |x| {
-            let y = D::float_slice(a(&x, 0), &[Slice::new(1, Some(2), 1), Slice::new(0, Some(3), 1), Slice::new(1, Some(4), 1)]);
+            let y = D::float_slice(
+                a(&x, 0),
+                &[
+                    Slice::new(1, Some(2), 1),
+                    Slice::new(0, Some(3), 1),
+                    Slice::new(1, Some(4), 1),
+                ],
+            );
             D::float_exp(y)
         }),
-        row("slice_assign", vec![data(&sh, 1), data(&[1, 2, 4], 2)], |x| {
-            let sl = [Slice::new(1, Some(2), 1), Slice::new(0, Some(2), 1), Slice::new(0, Some(4), 1)];
-            D::float_slice_assign(a(&x, 0), &sl, a(&x, 1))
+        row(
+            "slice_assign",
+            vec![data(&sh, 1), data(&[1, 2, 4], 2)],
+            |x| {
+                let sl = [
+                    Slice::new(1, Some(2), 1),
+                    Slice::new(0, Some(2), 1),
+                    Slice::new(0, Some(4), 1),
+                ];
+                D::float_slice_assign(a(&x, 0), &sl, a(&x, 1))
+            },
+        ),
+        row(
+            "cat",
+            vec![data(&[2, 3], 1), data(&[2, 2], 2), data(&[2, 1], 3)],
+            |x| D::float_cat(vec![a(&x, 0), a(&x, 1), a(&x, 2)], 1),
+        ),
+        row("unfold", vec![data(&[2, 7], 1)], |x| {
+            D::float_unfold(a(&x, 0), 1, 3, 2)
         }),
-        row("cat", vec![data(&[2, 3], 1), data(&[2, 2], 2), data(&[2, 1], 3)], |x| {
-            D::float_cat(vec![a(&x, 0), a(&x, 1), a(&x, 2)], 1)
+        row("to_device", vec![data(&sh, 1)], |x| {
+            D::float_to_device(a(&x, 0), &dev())
         }),
-        row("unfold", vec![data(&[2, 7], 1)], |x| D::float_unfold(a(&x, 0), 1, 3, 2)),
-        row("to_device", vec![data(&sh, 1)], |x| D::float_to_device(a(&x, 0), &dev())),
     ]
 }
 
@@ -184,19 +282,27 @@ fn indexing_rows() -> Vec<Row> {
         row("gather", vec![data(&[3, 4], 1)], |x| {
             D::float_gather(1, a(&x, 0), ints(&[0, 3, 1, 1, 2, 2], &[3, 2]))
         }),
-        row("scatter_add", vec![data(&[3, 4], 1), data(&[3, 2], 2)], |x| {
-            D::float_scatter_add(1, a(&x, 0), ints(&[0, 3, 1, 1, 2, 0], &[3, 2]), a(&x, 1))
-        }),
+        row(
+            "scatter_add",
+            vec![data(&[3, 4], 1), data(&[3, 2], 2)],
+            |x| D::float_scatter_add(1, a(&x, 0), ints(&[0, 3, 1, 1, 2, 0], &[3, 2]), a(&x, 1)),
+        ),
         row("select", vec![data(&[4, 3], 1)], |x| {
             D::float_select(a(&x, 0), 0, ints(&[3, 0, 0, 2], &[4]))
         }),
-        row("select_add", vec![data(&[4, 3], 1), data(&[2, 3], 2)], |x| {
-            D::float_select_add(a(&x, 0), 0, ints(&[1, 1], &[2]), a(&x, 1))
-        }),
-        row("mask_where", vec![data(&[2, 3], 1), data(&[2, 3], 2)], |x| {
-            let m = bools(&[true, false, true, false, false, true], &[2, 3]);
-            D::float_mask_where(a(&x, 0), m, a(&x, 1))
-        }),
+        row(
+            "select_add",
+            vec![data(&[4, 3], 1), data(&[2, 3], 2)],
+            |x| D::float_select_add(a(&x, 0), 0, ints(&[1, 1], &[2]), a(&x, 1)),
+        ),
+        row(
+            "mask_where",
+            vec![data(&[2, 3], 1), data(&[2, 3], 2)],
+            |x| {
+                let m = bools(&[true, false, true, false, false, true], &[2, 3]);
+                D::float_mask_where(a(&x, 0), m, a(&x, 1))
+            },
+        ),
         row("mask_fill", vec![data(&[2, 3], 1)], |x| {
             let m = bools(&[true, false, true, false, false, true], &[2, 3]);
             D::float_mask_fill(a(&x, 0), m, s(7.0))
@@ -204,12 +310,30 @@ fn indexing_rows() -> Vec<Row> {
         row("gather_nd", vec![data(&[3, 4], 1)], |x| {
             D::float_gather_nd(a(&x, 0), ints(&[0, 1, 2, 3, 1, 0], &[3, 2]))
         }),
-        row("scatter_nd_add", vec![data(&[3, 4], 1), data(&[2], 2)], |x| {
-            D::float_scatter_nd(a(&x, 0), ints(&[0, 1, 2, 3], &[2, 2]), a(&x, 1), IndexingUpdateOp::Add)
-        }),
-        row("scatter_nd_assign", vec![data(&[3, 4], 1), data(&[2], 2)], |x| {
-            D::float_scatter_nd(a(&x, 0), ints(&[0, 1, 2, 3], &[2, 2]), a(&x, 1), IndexingUpdateOp::Assign)
-        }),
+        row(
+            "scatter_nd_add",
+            vec![data(&[3, 4], 1), data(&[2], 2)],
+            |x| {
+                D::float_scatter_nd(
+                    a(&x, 0),
+                    ints(&[0, 1, 2, 3], &[2, 2]),
+                    a(&x, 1),
+                    IndexingUpdateOp::Add,
+                )
+            },
+        ),
+        row(
+            "scatter_nd_assign",
+            vec![data(&[3, 4], 1), data(&[2], 2)],
+            |x| {
+                D::float_scatter_nd(
+                    a(&x, 0),
+                    ints(&[0, 1, 2, 3], &[2, 2]),
+                    a(&x, 1),
+                    IndexingUpdateOp::Assign,
+                )
+            },
+        ),
     ]
 }
 
@@ -217,35 +341,66 @@ fn reduction_rows() -> Vec<Row> {
     let sh = [3, 4];
     vec![
         row("sum", vec![data(&sh, 1)], |x| D::float_sum(a(&x, 0))),
-        row("sum_dim", vec![data(&sh, 1)], |x| D::float_sum_dim(a(&x, 0), 1)),
+        row("sum_dim", vec![data(&sh, 1)], |x| {
+            D::float_sum_dim(a(&x, 0), 1)
+        }),
         row("mean", vec![data(&sh, 1)], |x| D::float_mean(a(&x, 0))),
-        row("mean_dim", vec![data(&sh, 1)], |x| D::float_mean_dim(a(&x, 0), 0)),
+        row("mean_dim", vec![data(&sh, 1)], |x| {
+            D::float_mean_dim(a(&x, 0), 0)
+        }),
         row("mean_dim_of_transposed", vec![data(&sh, 1)], |x| {
             D::float_mean_dim(D::float_transpose(a(&x, 0)), 1)
         }),
         row("prod", vec![data(&sh, 1)], |x| D::float_prod(a(&x, 0))),
-        row("prod_dim", vec![data(&sh, 1)], |x| D::float_prod_dim(a(&x, 0), 1)),
-        row("prod_dim_with_zero", vec![TensorData::new(vec![0.0, 0.5, -1.5, 2.0, 1.0, 0.3], Shape::new([2, 3]))], |x| {
+        row("prod_dim", vec![data(&sh, 1)], |x| {
             D::float_prod_dim(a(&x, 0), 1)
         }),
-        row("cumsum", vec![data(&sh, 1)], |x| D::float_cumsum(a(&x, 0), 1)),
-        row("cumprod", vec![pos(&sh, 1)], |x| D::float_cumprod(a(&x, 0), 1)),
-        row("cummax", vec![data(&[3, 6], 1)], |x| D::float_cummax(a(&x, 0), 1)),
-        row("cummin", vec![data(&[6, 3], 1)], |x| D::float_cummin(a(&x, 0), 0)),
+        row(
+            "prod_dim_with_zero",
+            vec![TensorData::new(
+                vec![0.0, 0.5, -1.5, 2.0, 1.0, 0.3],
+                Shape::new([2, 3]),
+            )],
+            |x| D::float_prod_dim(a(&x, 0), 1),
+        ),
+        row("cumsum", vec![data(&sh, 1)], |x| {
+            D::float_cumsum(a(&x, 0), 1)
+        }),
+        row("cumprod", vec![pos(&sh, 1)], |x| {
+            D::float_cumprod(a(&x, 0), 1)
+        }),
+        row("cummax", vec![data(&[3, 6], 1)], |x| {
+            D::float_cummax(a(&x, 0), 1)
+        }),
+        row("cummin", vec![data(&[6, 3], 1)], |x| {
+            D::float_cummin(a(&x, 0), 0)
+        }),
         row("max", vec![data(&sh, 1)], |x| D::float_max(a(&x, 0))),
-        row("max_dim", vec![data(&sh, 1)], |x| D::float_max_dim(a(&x, 0), 1)),
+        row("max_dim", vec![data(&sh, 1)], |x| {
+            D::float_max_dim(a(&x, 0), 1)
+        }),
         row("max_dim_with_indices", vec![data(&sh, 1)], |x| {
             D::float_max_dim_with_indices(a(&x, 0), 0, idt()).0
         }),
         row("min", vec![data(&sh, 1)], |x| D::float_min(a(&x, 0))),
-        row("min_dim", vec![data(&sh, 1)], |x| D::float_min_dim(a(&x, 0), 0)),
+        row("min_dim", vec![data(&sh, 1)], |x| {
+            D::float_min_dim(a(&x, 0), 0)
+        }),
         row("min_dim_with_indices", vec![data(&sh, 1)], |x| {
             D::float_min_dim_with_indices(a(&x, 0), 1, idt()).0
         }),
-        row("max_abs", vec![data(&sh, 1)], |x| D::float_max_abs(a(&x, 0))),
-        row("max_abs_dim", vec![data(&sh, 1)], |x| D::float_max_abs_dim(a(&x, 0), 1)),
-        row("topk", vec![data(&sh, 1)], |x| D::float_topk(a(&x, 0), 1, 2)),
-        row("sort", vec![data(&sh, 1)], |x| D::float_sort(a(&x, 0), 1, false)),
+        row("max_abs", vec![data(&sh, 1)], |x| {
+            D::float_max_abs(a(&x, 0))
+        }),
+        row("max_abs_dim", vec![data(&sh, 1)], |x| {
+            D::float_max_abs_dim(a(&x, 0), 1)
+        }),
+        row("topk", vec![data(&sh, 1)], |x| {
+            D::float_topk(a(&x, 0), 1, 2)
+        }),
+        row("sort", vec![data(&sh, 1)], |x| {
+            D::float_sort(a(&x, 0), 1, false)
+        }),
         row("sort_desc_with_indices", vec![data(&sh, 1)], |x| {
             D::float_sort_with_indices(a(&x, 0), 0, true, idt()).0
         }),
@@ -306,34 +461,72 @@ fn single_active_operand_of_binary_ops() {
     // Only one operand carries a tangent: the other term must vanish, shapes must broadcast.
     for active in [0usize, 1] {
         let act = [active];
-        check_jvp_with("mul_one_side", vec![data(&[3, 1], 1), data(&[1, 4], 2)], Some(&act), 1e-6, |x| {
-            D::float_mul(a(&x, 0), a(&x, 1))
-        });
-        check_jvp_with("add_one_side", vec![data(&[3, 1], 1), data(&[3, 4], 2)], Some(&act), 1e-6, |x| {
-            D::float_add(a(&x, 0), a(&x, 1))
-        });
-        check_jvp_with("sub_one_side", vec![data(&[3, 4], 1), data(&[1, 4], 2)], Some(&act), 1e-6, |x| {
-            D::float_sub(a(&x, 0), a(&x, 1))
-        });
-        check_jvp_with("div_one_side", vec![data(&[3, 4], 1), pos(&[3, 1], 2)], Some(&act), 1e-6, |x| {
-            D::float_div(a(&x, 0), a(&x, 1))
-        });
-        check_jvp_with("matmul_one_side", vec![data(&[3, 4], 1), data(&[4, 2], 2)], Some(&act), 1e-6, |x| {
-            D::float_matmul(a(&x, 0), a(&x, 1))
-        });
-        check_jvp_with("mask_where_one_side", vec![data(&[2, 3], 1), data(&[2, 3], 2)], Some(&act), 1e-6, |x| {
-            let m = bools(&[true, false, true, false, false, true], &[2, 3]);
-            D::float_mask_where(a(&x, 0), m, a(&x, 1))
-        });
-        check_jvp_with("cat_one_side", vec![data(&[2, 3], 1), data(&[2, 2], 2)], Some(&act), 1e-6, |x| {
-            D::float_cat(vec![a(&x, 0), a(&x, 1)], 1)
-        });
-        check_jvp_with("powf_one_side", vec![pos(&[3, 4], 1), data(&[3, 4], 2)], Some(&act), 1e-6, |x| {
-            D::float_powf(a(&x, 0), a(&x, 1))
-        });
-        check_jvp_with("atan2_one_side", vec![data(&[3, 4], 1), data(&[3, 4], 2)], Some(&act), 1e-6, |x| {
-            D::float_atan2(a(&x, 0), a(&x, 1))
-        });
+        check_jvp_with(
+            "mul_one_side",
+            vec![data(&[3, 1], 1), data(&[1, 4], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_mul(a(&x, 0), a(&x, 1)),
+        );
+        check_jvp_with(
+            "add_one_side",
+            vec![data(&[3, 1], 1), data(&[3, 4], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_add(a(&x, 0), a(&x, 1)),
+        );
+        check_jvp_with(
+            "sub_one_side",
+            vec![data(&[3, 4], 1), data(&[1, 4], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_sub(a(&x, 0), a(&x, 1)),
+        );
+        check_jvp_with(
+            "div_one_side",
+            vec![data(&[3, 4], 1), pos(&[3, 1], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_div(a(&x, 0), a(&x, 1)),
+        );
+        check_jvp_with(
+            "matmul_one_side",
+            vec![data(&[3, 4], 1), data(&[4, 2], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_matmul(a(&x, 0), a(&x, 1)),
+        );
+        check_jvp_with(
+            "mask_where_one_side",
+            vec![data(&[2, 3], 1), data(&[2, 3], 2)],
+            Some(&act),
+            1e-6,
+            |x| {
+                let m = bools(&[true, false, true, false, false, true], &[2, 3]);
+                D::float_mask_where(a(&x, 0), m, a(&x, 1))
+            },
+        );
+        check_jvp_with(
+            "cat_one_side",
+            vec![data(&[2, 3], 1), data(&[2, 2], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_cat(vec![a(&x, 0), a(&x, 1)], 1),
+        );
+        check_jvp_with(
+            "powf_one_side",
+            vec![pos(&[3, 4], 1), data(&[3, 4], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_powf(a(&x, 0), a(&x, 1)),
+        );
+        check_jvp_with(
+            "atan2_one_side",
+            vec![data(&[3, 4], 1), data(&[3, 4], 2)],
+            Some(&act),
+            1e-6,
+            |x| D::float_atan2(a(&x, 0), a(&x, 1)),
+        );
     }
 }
 
@@ -343,8 +536,18 @@ fn comparisons_carry_no_tangent_and_match_primal() {
     let t = F::float_from_data(data(&[3, 4], 2), &dev());
     let x = cdat_core::dual::DualTensor::new(x.primal, Some(t));
     let y = D::float_from_data(data(&[3, 4], 3), &dev());
-    let read = |b| burn_backend::read_sync(D::bool_into_data(b)).unwrap().to_vec::<bool>().unwrap();
-    let plain = |b| burn_backend::read_sync(F::bool_into_data(b)).unwrap().to_vec::<bool>().unwrap();
+    let read = |b| {
+        burn_backend::read_sync(D::bool_into_data(b))
+            .unwrap()
+            .to_vec::<bool>()
+            .unwrap()
+    };
+    let plain = |b| {
+        burn_backend::read_sync(F::bool_into_data(b))
+            .unwrap()
+            .to_vec::<bool>()
+            .unwrap()
+    };
     assert_eq!(
         read(D::float_greater(x.clone(), y.clone(), bdt())),
         plain(F::float_greater(x.primal.clone(), y.primal.clone(), bdt()))

@@ -33,7 +33,13 @@ fn shape_of(t: FloatTensor<F>) -> Vec<usize> {
 fn check_all_and_each(name: &str, inputs: Vec<TensorData>, f: impl Fn(Vec<T>) -> T) {
     check_jvp(name, inputs.clone(), &f);
     for i in 0..inputs.len() {
-        check_jvp_with(&format!("{name} [input {i} only]"), inputs.clone(), Some(&[i]), 1e-6, &f);
+        check_jvp_with(
+            &format!("{name} [input {i} only]"),
+            inputs.clone(),
+            Some(&[i]),
+            1e-6,
+            &f,
+        );
     }
 }
 
@@ -43,27 +49,41 @@ fn check_all_and_each(name: &str, inputs: Vec<TensorData>, f: impl Fn(Vec<T>) ->
 fn embedding_rules() {
     let idx = ints(vec![0, 2, 4, 1, 1, 3], &[2, 3]);
     let i2 = idx.clone();
-    check_jvp("embedding", vec![r(&[5, 3], 1)], move |xs| D::embedding(xs[0].clone(), i2.clone()));
-    let i3 = idx.clone();
-    check_all_and_each("embedding_backward", vec![r(&[5, 3], 2), r(&[2, 3, 3], 3)], move |xs| {
-        D::embedding_backward(xs[0].clone(), xs[1].clone(), i3.clone())
+    check_jvp("embedding", vec![r(&[5, 3], 1)], move |xs| {
+        D::embedding(xs[0].clone(), i2.clone())
     });
+    let i3 = idx.clone();
+    check_all_and_each(
+        "embedding_backward",
+        vec![r(&[5, 3], 2), r(&[2, 3, 3], 3)],
+        move |xs| D::embedding_backward(xs[0].clone(), xs[1].clone(), i3.clone()),
+    );
 }
 
 #[test]
 fn linear_rules() {
     let ins = vec![r(&[2, 3, 4], 1), r(&[4, 5], 2), r(&[5], 3)];
-    check_all_and_each("linear", ins, |xs| D::linear(xs[0].clone(), xs[1].clone(), Some(xs[2].clone())));
-    check_all_and_each("linear (no bias)", vec![r(&[3, 4], 4), r(&[4, 5], 5)], |xs| {
-        D::linear(xs[0].clone(), xs[1].clone(), None)
+    check_all_and_each("linear", ins, |xs| {
+        D::linear(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()))
     });
-    check_all_and_each("linear_x_backward", vec![r(&[4, 5], 6), r(&[2, 3, 5], 7)], |xs| {
-        D::linear_x_backward(xs[0].clone(), xs[1].clone())
+    check_all_and_each(
+        "linear (no bias)",
+        vec![r(&[3, 4], 4), r(&[4, 5], 5)],
+        |xs| D::linear(xs[0].clone(), xs[1].clone(), None),
+    );
+    check_all_and_each(
+        "linear_x_backward",
+        vec![r(&[4, 5], 6), r(&[2, 3, 5], 7)],
+        |xs| D::linear_x_backward(xs[0].clone(), xs[1].clone()),
+    );
+    check_all_and_each(
+        "linear_weight_backward",
+        vec![r(&[2, 3, 4], 8), r(&[2, 3, 5], 9)],
+        |xs| D::linear_weight_backward(xs[0].clone(), xs[1].clone()),
+    );
+    check_jvp("linear_bias_backward", vec![r(&[2, 3, 5], 10)], |xs| {
+        D::linear_bias_backward(xs[0].clone())
     });
-    check_all_and_each("linear_weight_backward", vec![r(&[2, 3, 4], 8), r(&[2, 3, 5], 9)], |xs| {
-        D::linear_weight_backward(xs[0].clone(), xs[1].clone())
-    });
-    check_jvp("linear_bias_backward", vec![r(&[2, 3, 5], 10)], |xs| D::linear_bias_backward(xs[0].clone()));
 }
 
 // ---------------------------------------------------------------- convolutions
@@ -81,22 +101,32 @@ fn conv1d_rules() {
     {
         let (x, w, b) = (r(&[2, 4, 7], 1), r(&[6, 4 / opt.groups, 3], 2), r(&[6], 3));
         let o = opt.clone();
-        check_all_and_each(&format!("conv1d #{k}"), vec![x.clone(), w.clone(), b.clone()], move |xs| {
-            D::conv1d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv1d #{k}"),
+            vec![x.clone(), w.clone(), b.clone()],
+            move |xs| D::conv1d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone()),
+        );
         let out = shape_of(F::conv1d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
         let o = opt.clone();
-        check_all_and_each(&format!("conv1d_x_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv1d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv1d_x_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| D::conv1d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone()),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv1d_weight_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv1d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
-        check_all_and_each(&format!("conv1d_bias_backward #{k}"), vec![x.clone(), b.clone(), g.clone()], |xs| {
-            D::conv1d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())
-        });
+        check_all_and_each(
+            &format!("conv1d_weight_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| {
+                D::conv1d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
+            },
+        );
+        check_all_and_each(
+            &format!("conv1d_bias_backward #{k}"),
+            vec![x.clone(), b.clone(), g.clone()],
+            |xs| D::conv1d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+        );
     }
 }
 
@@ -111,82 +141,135 @@ fn conv2d_rules() {
     .into_iter()
     .enumerate()
     {
-        let (x, w, b) = (r(&[2, 4, 7, 6], 1), r(&[6, 4 / opt.groups, 3, 2], 2), r(&[6], 3));
+        let (x, w, b) = (
+            r(&[2, 4, 7, 6], 1),
+            r(&[6, 4 / opt.groups, 3, 2], 2),
+            r(&[6], 3),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv2d #{k}"), vec![x.clone(), w.clone(), b.clone()], move |xs| {
-            D::conv2d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv2d #{k}"),
+            vec![x.clone(), w.clone(), b.clone()],
+            move |xs| D::conv2d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone()),
+        );
         let o = opt.clone();
-        check_jvp(&format!("conv2d (no bias) #{k}"), vec![x.clone(), w.clone()], move |xs| {
-            D::conv2d(xs[0].clone(), xs[1].clone(), None, o.clone())
-        });
+        check_jvp(
+            &format!("conv2d (no bias) #{k}"),
+            vec![x.clone(), w.clone()],
+            move |xs| D::conv2d(xs[0].clone(), xs[1].clone(), None, o.clone()),
+        );
         let out = shape_of(F::conv2d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
         let o = opt.clone();
-        check_all_and_each(&format!("conv2d_x_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv2d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv2d_x_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| D::conv2d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone()),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv2d_weight_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv2d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
-        check_all_and_each(&format!("conv2d_bias_backward #{k}"), vec![x.clone(), b.clone(), g.clone()], |xs| {
-            D::conv2d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())
-        });
+        check_all_and_each(
+            &format!("conv2d_weight_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| {
+                D::conv2d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
+            },
+        );
+        check_all_and_each(
+            &format!("conv2d_bias_backward #{k}"),
+            vec![x.clone(), b.clone(), g.clone()],
+            |xs| D::conv2d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+        );
     }
 }
 
 #[test]
 fn conv3d_rules() {
-    for (k, opt) in [ConvOptions::new([1, 1, 1], [0, 0, 0], [1, 1, 1], 1), ConvOptions::new([2, 1, 1], [1, 0, 1], [1, 2, 1], 2)]
-        .into_iter()
-        .enumerate()
+    for (k, opt) in [
+        ConvOptions::new([1, 1, 1], [0, 0, 0], [1, 1, 1], 1),
+        ConvOptions::new([2, 1, 1], [1, 0, 1], [1, 2, 1], 2),
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let (x, w, b) = (r(&[2, 2, 5, 5, 4], 1), r(&[4, 2 / opt.groups, 3, 2, 2], 2), r(&[4], 3));
+        let (x, w, b) = (
+            r(&[2, 2, 5, 5, 4], 1),
+            r(&[4, 2 / opt.groups, 3, 2, 2], 2),
+            r(&[4], 3),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv3d #{k}"), vec![x.clone(), w.clone(), b.clone()], move |xs| {
-            D::conv3d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv3d #{k}"),
+            vec![x.clone(), w.clone(), b.clone()],
+            move |xs| D::conv3d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone()),
+        );
         let out = shape_of(F::conv3d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
         let o = opt.clone();
-        check_all_and_each(&format!("conv3d_x_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv3d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv3d_x_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| D::conv3d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone()),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv3d_weight_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv3d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
-        check_all_and_each(&format!("conv3d_bias_backward #{k}"), vec![x.clone(), b.clone(), g.clone()], |xs| {
-            D::conv3d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())
-        });
+        check_all_and_each(
+            &format!("conv3d_weight_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| {
+                D::conv3d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
+            },
+        );
+        check_all_and_each(
+            &format!("conv3d_bias_backward #{k}"),
+            vec![x.clone(), b.clone(), g.clone()],
+            |xs| D::conv3d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+        );
     }
 }
 
 #[test]
 fn conv_transpose1d_rules() {
-    for (k, opt) in [ConvTransposeOptions::new([1], [0], [0], [1], 1), ConvTransposeOptions::new([2], [1], [1], [2], 2)]
-        .into_iter()
-        .enumerate()
+    for (k, opt) in [
+        ConvTransposeOptions::new([1], [0], [0], [1], 1),
+        ConvTransposeOptions::new([2], [1], [1], [2], 2),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let (x, w, b) = (r(&[2, 4, 5], 1), r(&[4, 6 / opt.groups, 3], 2), r(&[6], 3));
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose1d #{k}"), vec![x.clone(), w.clone(), b.clone()], move |xs| {
-            D::conv_transpose1d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose1d #{k}"),
+            vec![x.clone(), w.clone(), b.clone()],
+            move |xs| {
+                D::conv_transpose1d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
+            },
+        );
         let out = shape_of(F::conv_transpose1d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose1d_x_backward #{k}"), vec![w.clone(), g.clone()], move |xs| {
-            D::conv_transpose1d_x_backward(xs[0].clone(), xs[1].clone(), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose1d_x_backward #{k}"),
+            vec![w.clone(), g.clone()],
+            move |xs| D::conv_transpose1d_x_backward(xs[0].clone(), xs[1].clone(), o.clone()),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose1d_weight_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv_transpose1d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
-        check_all_and_each(&format!("conv_transpose1d_bias_backward #{k}"), vec![x.clone(), b.clone(), g.clone()], |xs| {
-            D::conv_transpose1d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose1d_weight_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| {
+                D::conv_transpose1d_weight_backward(
+                    xs[0].clone(),
+                    xs[1].clone(),
+                    xs[2].clone(),
+                    o.clone(),
+                )
+            },
+        );
+        check_all_and_each(
+            &format!("conv_transpose1d_bias_backward #{k}"),
+            vec![x.clone(), b.clone(), g.clone()],
+            |xs| D::conv_transpose1d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+        );
     }
 }
 
@@ -200,24 +283,45 @@ fn conv_transpose2d_rules() {
     .into_iter()
     .enumerate()
     {
-        let (x, w, b) = (r(&[2, 4, 4, 5], 1), r(&[4, 6 / opt.groups, 3, 2], 2), r(&[6], 3));
+        let (x, w, b) = (
+            r(&[2, 4, 4, 5], 1),
+            r(&[4, 6 / opt.groups, 3, 2], 2),
+            r(&[6], 3),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose2d #{k}"), vec![x.clone(), w.clone(), b.clone()], move |xs| {
-            D::conv_transpose2d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose2d #{k}"),
+            vec![x.clone(), w.clone(), b.clone()],
+            move |xs| {
+                D::conv_transpose2d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
+            },
+        );
         let out = shape_of(F::conv_transpose2d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose2d_x_backward #{k}"), vec![w.clone(), g.clone()], move |xs| {
-            D::conv_transpose2d_x_backward(xs[0].clone(), xs[1].clone(), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose2d_x_backward #{k}"),
+            vec![w.clone(), g.clone()],
+            move |xs| D::conv_transpose2d_x_backward(xs[0].clone(), xs[1].clone(), o.clone()),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose2d_weight_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv_transpose2d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
-        check_all_and_each(&format!("conv_transpose2d_bias_backward #{k}"), vec![x.clone(), b.clone(), g.clone()], |xs| {
-            D::conv_transpose2d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose2d_weight_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| {
+                D::conv_transpose2d_weight_backward(
+                    xs[0].clone(),
+                    xs[1].clone(),
+                    xs[2].clone(),
+                    o.clone(),
+                )
+            },
+        );
+        check_all_and_each(
+            &format!("conv_transpose2d_bias_backward #{k}"),
+            vec![x.clone(), b.clone(), g.clone()],
+            |xs| D::conv_transpose2d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+        );
     }
 }
 
@@ -230,36 +334,62 @@ fn conv_transpose3d_rules() {
     .into_iter()
     .enumerate()
     {
-        let (x, w, b) = (r(&[1, 2, 3, 4, 3], 1), r(&[2, 4 / opt.groups, 2, 2, 3], 2), r(&[4], 3));
+        let (x, w, b) = (
+            r(&[1, 2, 3, 4, 3], 1),
+            r(&[2, 4 / opt.groups, 2, 2, 3], 2),
+            r(&[4], 3),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose3d #{k}"), vec![x.clone(), w.clone(), b.clone()], move |xs| {
-            D::conv_transpose3d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose3d #{k}"),
+            vec![x.clone(), w.clone(), b.clone()],
+            move |xs| {
+                D::conv_transpose3d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
+            },
+        );
         let out = shape_of(F::conv_transpose3d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose3d_x_backward #{k}"), vec![w.clone(), g.clone()], move |xs| {
-            D::conv_transpose3d_x_backward(xs[0].clone(), xs[1].clone(), o.clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose3d_x_backward #{k}"),
+            vec![w.clone(), g.clone()],
+            move |xs| D::conv_transpose3d_x_backward(xs[0].clone(), xs[1].clone(), o.clone()),
+        );
         let o = opt.clone();
-        check_all_and_each(&format!("conv_transpose3d_weight_backward #{k}"), vec![x.clone(), w.clone(), g.clone()], move |xs| {
-            D::conv_transpose3d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-        });
-        check_all_and_each(&format!("conv_transpose3d_bias_backward #{k}"), vec![x.clone(), b.clone(), g.clone()], |xs| {
-            D::conv_transpose3d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())
-        });
+        check_all_and_each(
+            &format!("conv_transpose3d_weight_backward #{k}"),
+            vec![x.clone(), w.clone(), g.clone()],
+            move |xs| {
+                D::conv_transpose3d_weight_backward(
+                    xs[0].clone(),
+                    xs[1].clone(),
+                    xs[2].clone(),
+                    o.clone(),
+                )
+            },
+        );
+        check_all_and_each(
+            &format!("conv_transpose3d_bias_backward #{k}"),
+            vec![x.clone(), b.clone(), g.clone()],
+            |xs| D::conv_transpose3d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+        );
     }
 }
 
 #[test]
 fn unfold4d_rule() {
-    for (k, opt) in [UnfoldOptions::new([1, 1], [0, 0], [1, 1]), UnfoldOptions::new([2, 1], [1, 1], [1, 2])]
-        .into_iter()
-        .enumerate()
+    for (k, opt) in [
+        UnfoldOptions::new([1, 1], [0, 0], [1, 1]),
+        UnfoldOptions::new([2, 1], [1, 1], [1, 2]),
+    ]
+    .into_iter()
+    .enumerate()
     {
-        check_jvp(&format!("unfold4d #{k}"), vec![r(&[2, 3, 6, 5], 1)], move |xs| {
-            D::unfold4d(xs[0].clone(), [3, 2], opt.clone())
-        });
+        check_jvp(
+            &format!("unfold4d #{k}"),
+            vec![r(&[2, 3, 6, 5], 1)],
+            move |xs| D::unfold4d(xs[0].clone(), [3, 2], opt.clone()),
+        );
     }
 }
 
@@ -267,40 +397,59 @@ fn unfold4d_rule() {
 
 #[test]
 fn avg_pool_rules() {
-    for (k, (include_pad, ceil)) in [(true, false), (false, false), (false, true), (true, true)].into_iter().enumerate() {
+    for (k, (include_pad, ceil)) in [(true, false), (false, false), (false, true), (true, true)]
+        .into_iter()
+        .enumerate()
+    {
         let x = r(&[2, 3, 7, 6], 1);
         let (ks, st, pd) = ([3, 2], [2, 1], [1, 1]);
         check_jvp(&format!("avg_pool2d #{k}"), vec![x.clone()], move |xs| {
             D::avg_pool2d(xs[0].clone(), ks, st, pd, include_pad, ceil)
         });
         let out = shape_of(F::avg_pool2d(fprim(&x), ks, st, pd, include_pad, ceil));
-        check_all_and_each(&format!("avg_pool2d_backward #{k}"), vec![x.clone(), r(&out, 2)], move |xs| {
-            D::avg_pool2d_backward(xs[0].clone(), xs[1].clone(), ks, st, pd, include_pad, ceil)
-        });
+        check_all_and_each(
+            &format!("avg_pool2d_backward #{k}"),
+            vec![x.clone(), r(&out, 2)],
+            move |xs| {
+                D::avg_pool2d_backward(xs[0].clone(), xs[1].clone(), ks, st, pd, include_pad, ceil)
+            },
+        );
 
         let x1 = r(&[2, 3, 9], 3);
         check_jvp(&format!("avg_pool1d #{k}"), vec![x1.clone()], move |xs| {
             D::avg_pool1d(xs[0].clone(), 3, 2, 1, include_pad, ceil)
         });
         let out = shape_of(F::avg_pool1d(fprim(&x1), 3, 2, 1, include_pad, ceil));
-        check_all_and_each(&format!("avg_pool1d_backward #{k}"), vec![x1.clone(), r(&out, 4)], move |xs| {
-            D::avg_pool1d_backward(xs[0].clone(), xs[1].clone(), 3, 2, 1, include_pad, ceil)
-        });
+        check_all_and_each(
+            &format!("avg_pool1d_backward #{k}"),
+            vec![x1.clone(), r(&out, 4)],
+            move |xs| {
+                D::avg_pool1d_backward(xs[0].clone(), xs[1].clone(), 3, 2, 1, include_pad, ceil)
+            },
+        );
     }
 }
 
 #[test]
 fn adaptive_avg_pool_rules() {
     let x = r(&[2, 3, 7, 5], 1);
-    check_jvp("adaptive_avg_pool2d", vec![x.clone()], |xs| D::adaptive_avg_pool2d(xs[0].clone(), [3, 2]));
-    check_all_and_each("adaptive_avg_pool2d_backward", vec![x, r(&[2, 3, 3, 2], 2)], |xs| {
-        D::adaptive_avg_pool2d_backward(xs[0].clone(), xs[1].clone())
+    check_jvp("adaptive_avg_pool2d", vec![x.clone()], |xs| {
+        D::adaptive_avg_pool2d(xs[0].clone(), [3, 2])
     });
+    check_all_and_each(
+        "adaptive_avg_pool2d_backward",
+        vec![x, r(&[2, 3, 3, 2], 2)],
+        |xs| D::adaptive_avg_pool2d_backward(xs[0].clone(), xs[1].clone()),
+    );
     let x1 = r(&[2, 3, 7], 3);
-    check_jvp("adaptive_avg_pool1d", vec![x1.clone()], |xs| D::adaptive_avg_pool1d(xs[0].clone(), 3));
-    check_all_and_each("adaptive_avg_pool1d_backward", vec![x1, r(&[2, 3, 3], 4)], |xs| {
-        D::adaptive_avg_pool1d_backward(xs[0].clone(), xs[1].clone())
+    check_jvp("adaptive_avg_pool1d", vec![x1.clone()], |xs| {
+        D::adaptive_avg_pool1d(xs[0].clone(), 3)
     });
+    check_all_and_each(
+        "adaptive_avg_pool1d_backward",
+        vec![x1, r(&[2, 3, 3], 4)],
+        |xs| D::adaptive_avg_pool1d_backward(xs[0].clone(), xs[1].clone()),
+    );
 }
 
 type Pool2 = ([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool);
@@ -319,34 +468,70 @@ fn max_pool2d_rules() {
         check_jvp(&format!("max_pool2d #{k}"), vec![x.clone()], move |xs| {
             D::max_pool2d(xs[0].clone(), ks, st, pd, dl, ceil)
         });
-        check_jvp(&format!("max_pool2d_with_indices #{k}"), vec![x.clone()], move |xs| {
-            D::max_pool2d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output
-        });
+        check_jvp(
+            &format!("max_pool2d_with_indices #{k}"),
+            vec![x.clone()],
+            move |xs| D::max_pool2d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output,
+        );
         let res = F::max_pool2d_with_indices(fprim(&x), ks, st, pd, dl, ceil);
         let out = shape_of(res.output);
         let idx = res.indices;
-        check_all_and_each(&format!("max_pool2d_with_indices_backward #{k}"), vec![x.clone(), r(&out, 3)], move |xs| {
-            D::max_pool2d_with_indices_backward(xs[0].clone(), ks, st, pd, dl, ceil, xs[1].clone(), idx.clone()).x_grad
-        });
+        check_all_and_each(
+            &format!("max_pool2d_with_indices_backward #{k}"),
+            vec![x.clone(), r(&out, 3)],
+            move |xs| {
+                D::max_pool2d_with_indices_backward(
+                    xs[0].clone(),
+                    ks,
+                    st,
+                    pd,
+                    dl,
+                    ceil,
+                    xs[1].clone(),
+                    idx.clone(),
+                )
+                .x_grad
+            },
+        );
     }
 }
 
 #[test]
 fn max_pool1d_rules() {
-    for (k, (ks, st, pd, dl, ceil)) in [(2, 2, 0, 1, false), (3, 1, 1, 1, false), (3, 2, 1, 2, true)].into_iter().enumerate() {
+    for (k, (ks, st, pd, dl, ceil)) in
+        [(2, 2, 0, 1, false), (3, 1, 1, 1, false), (3, 2, 1, 2, true)]
+            .into_iter()
+            .enumerate()
+    {
         let x = r(&[2, 3, 11], 20 + k as u64);
         check_jvp(&format!("max_pool1d #{k}"), vec![x.clone()], move |xs| {
             D::max_pool1d(xs[0].clone(), ks, st, pd, dl, ceil)
         });
-        check_jvp(&format!("max_pool1d_with_indices #{k}"), vec![x.clone()], move |xs| {
-            D::max_pool1d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output
-        });
+        check_jvp(
+            &format!("max_pool1d_with_indices #{k}"),
+            vec![x.clone()],
+            move |xs| D::max_pool1d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output,
+        );
         let res = F::max_pool1d_with_indices(fprim(&x), ks, st, pd, dl, ceil);
         let out = shape_of(res.output);
         let idx = res.indices;
-        check_all_and_each(&format!("max_pool1d_with_indices_backward #{k}"), vec![x.clone(), r(&out, 3)], move |xs| {
-            D::max_pool1d_with_indices_backward(xs[0].clone(), ks, st, pd, dl, ceil, xs[1].clone(), idx.clone()).x_grad
-        });
+        check_all_and_each(
+            &format!("max_pool1d_with_indices_backward #{k}"),
+            vec![x.clone(), r(&out, 3)],
+            move |xs| {
+                D::max_pool1d_with_indices_backward(
+                    xs[0].clone(),
+                    ks,
+                    st,
+                    pd,
+                    dl,
+                    ceil,
+                    xs[1].clone(),
+                    idx.clone(),
+                )
+                .x_grad
+            },
+        );
     }
 }
 
@@ -364,35 +549,61 @@ fn interpolate_rules() {
         for align in [true, false] {
             for size in [[9, 4], [3, 7]] {
                 let opt = InterpolateOptions::new(mode.clone()).with_align_corners(align);
-                check_jvp(&format!("interpolate {mode:?} align={align} {size:?}"), vec![r(&[2, 3, 5, 6], 1)], move |xs| {
-                    D::interpolate(xs[0].clone(), size, opt.clone())
-                });
+                check_jvp(
+                    &format!("interpolate {mode:?} align={align} {size:?}"),
+                    vec![r(&[2, 3, 5, 6], 1)],
+                    move |xs| D::interpolate(xs[0].clone(), size, opt.clone()),
+                );
             }
         }
     }
     // NdArray implements interpolate_backward for nearest only.
     for size in [[9, 4], [3, 7]] {
         let opt = InterpolateOptions::new(InterpolateMode::Nearest);
-        check_all_and_each(&format!("interpolate_backward nearest {size:?}"), vec![r(&[2, 3, 5, 6], 1), r(&[2, 3, size[0], size[1]], 2)], move |xs| {
-            D::interpolate_backward(xs[0].clone(), xs[1].clone(), size, opt.clone())
-        });
+        check_all_and_each(
+            &format!("interpolate_backward nearest {size:?}"),
+            vec![r(&[2, 3, 5, 6], 1), r(&[2, 3, size[0], size[1]], 2)],
+            move |xs| D::interpolate_backward(xs[0].clone(), xs[1].clone(), size, opt.clone()),
+        );
     }
 }
 
 #[test]
 fn attention_rule() {
-    let (q, k, v, bias) = (r(&[2, 2, 3, 4], 1), r(&[2, 2, 5, 4], 2), r(&[2, 2, 5, 3], 3), r(&[2, 2, 3, 5], 4));
+    let (q, k, v, bias) = (
+        r(&[2, 2, 3, 4], 1),
+        r(&[2, 2, 5, 4], 2),
+        r(&[2, 2, 5, 3], 3),
+        r(&[2, 2, 3, 5], 4),
+    );
     let opts = [
         AttentionModuleOptions::default(),
-        AttentionModuleOptions { scale: Some(0.7), softcap: Some(2.0), is_causal: true },
+        AttentionModuleOptions {
+            scale: Some(0.7),
+            softcap: Some(2.0),
+            is_causal: true,
+        },
     ];
     for (n, opt) in opts.into_iter().enumerate() {
-        check_all_and_each(&format!("attention #{n}"), vec![q.clone(), k.clone(), v.clone(), bias.clone()], move |xs| {
-            D::attention(xs[0].clone(), xs[1].clone(), xs[2].clone(), None, Some(xs[3].clone()), opt)
-        });
-        check_jvp(&format!("attention (no bias) #{n}"), vec![q.clone(), k.clone(), v.clone()], move |xs| {
-            D::attention(xs[0].clone(), xs[1].clone(), xs[2].clone(), None, None, opt)
-        });
+        check_all_and_each(
+            &format!("attention #{n}"),
+            vec![q.clone(), k.clone(), v.clone(), bias.clone()],
+            move |xs| {
+                D::attention(
+                    xs[0].clone(),
+                    xs[1].clone(),
+                    xs[2].clone(),
+                    None,
+                    Some(xs[3].clone()),
+                    opt,
+                )
+            },
+        );
+        check_jvp(
+            &format!("attention (no bias) #{n}"),
+            vec![q.clone(), k.clone(), v.clone()],
+            move |xs| D::attention(xs[0].clone(), xs[1].clone(), xs[2].clone(), None, None, opt),
+        );
     }
     // A bool mask (true = masked), with one fully masked row.
     let mut m = vec![false; 2 * 2 * 3 * 5];
@@ -401,7 +612,14 @@ fn attention_rule() {
     }
     let mask = F::bool_from_data(TensorData::new(m, [2, 2, 3, 5]), &dev());
     check_jvp("attention (mask)", vec![q, k, v], move |xs| {
-        D::attention(xs[0].clone(), xs[1].clone(), xs[2].clone(), Some(mask.clone()), None, Default::default())
+        D::attention(
+            xs[0].clone(),
+            xs[1].clone(),
+            xs[2].clone(),
+            Some(mask.clone()),
+            None,
+            Default::default(),
+        )
     });
 }
 
@@ -411,7 +629,9 @@ fn layer_norm_rule() {
     check_all_and_each("layer_norm", ins.clone(), |xs| {
         D::layer_norm(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), 1e-5)
     });
-    check_all_and_each("layer_norm (no beta)", ins[..2].to_vec(), |xs| D::layer_norm(xs[0].clone(), xs[1].clone(), None, 0.1));
+    check_all_and_each("layer_norm (no beta)", ins[..2].to_vec(), |xs| {
+        D::layer_norm(xs[0].clone(), xs[1].clone(), None, 0.1)
+    });
 }
 
 // ---------------------------------------------------------------- non-contiguous input
@@ -422,7 +642,12 @@ fn non_contiguous_inputs() {
     let (x, w) = (r(&[2, 3, 6, 7], 1), r(&[4, 3, 3, 3], 2));
     check_jvp("conv2d (swapped x)", vec![x.clone(), w], |xs| {
         let x = D::float_swap_dims(xs[0].clone(), 2, 3);
-        D::conv2d(x, xs[1].clone(), None, ConvOptions::new([1, 2], [1, 0], [1, 1], 1))
+        D::conv2d(
+            x,
+            xs[1].clone(),
+            None,
+            ConvOptions::new([1, 2], [1, 0], [1, 1], 1),
+        )
     });
     check_jvp("max_pool2d (swapped x)", vec![x.clone()], |xs| {
         let x = D::float_swap_dims(xs[0].clone(), 2, 3);
@@ -432,7 +657,9 @@ fn non_contiguous_inputs() {
         let x = D::float_swap_dims(xs[0].clone(), 1, 2);
         D::max_pool1d(x, 3, 2, 1, 1, false)
     });
-    check_jvp("softmax (swapped x)", vec![x], |xs| D::softmax(D::float_swap_dims(xs[0].clone(), 1, 3), 3));
+    check_jvp("softmax (swapped x)", vec![x], |xs| {
+        D::softmax(D::float_swap_dims(xs[0].clone(), 1, 3), 3)
+    });
 }
 
 // ---------------------------------------------------------------- no tangent in, no tangent out
@@ -440,38 +667,86 @@ fn non_contiguous_inputs() {
 #[test]
 fn no_tangent_stays_none() {
     let c = |d: TensorData| DualTensor::<F>::constant(fprim(&d));
-    let (x, w, b) = (c(r(&[1, 2, 5, 5], 1)), c(r(&[3, 2, 3, 3], 2)), c(r(&[3], 3)));
+    let (x, w, b) = (
+        c(r(&[1, 2, 5, 5], 1)),
+        c(r(&[3, 2, 3, 3], 2)),
+        c(r(&[3], 3)),
+    );
     let opt = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-    assert!(D::conv2d(x.clone(), w.clone(), Some(b), opt.clone()).tangent.is_none());
+    assert!(D::conv2d(x.clone(), w.clone(), Some(b), opt.clone())
+        .tangent
+        .is_none());
     let g = c(r(&[1, 3, 3, 3], 4));
-    assert!(D::conv2d_x_backward(x.clone(), w.clone(), g.clone(), opt.clone()).tangent.is_none());
-    assert!(D::conv2d_weight_backward(x.clone(), w.clone(), g, opt).tangent.is_none());
-    assert!(D::max_pool2d(x.clone(), [2, 2], [1, 1], [0, 0], [1, 1], false).tangent.is_none());
-    assert!(D::max_pool2d_with_indices(x.clone(), [2, 2], [1, 1], [0, 0], [1, 1], false).output.tangent.is_none());
-    assert!(D::avg_pool2d(x.clone(), [2, 2], [1, 1], [0, 0], true, false).tangent.is_none());
+    assert!(
+        D::conv2d_x_backward(x.clone(), w.clone(), g.clone(), opt.clone())
+            .tangent
+            .is_none()
+    );
+    assert!(D::conv2d_weight_backward(x.clone(), w.clone(), g, opt)
+        .tangent
+        .is_none());
+    assert!(
+        D::max_pool2d(x.clone(), [2, 2], [1, 1], [0, 0], [1, 1], false)
+            .tangent
+            .is_none()
+    );
+    assert!(
+        D::max_pool2d_with_indices(x.clone(), [2, 2], [1, 1], [0, 0], [1, 1], false)
+            .output
+            .tangent
+            .is_none()
+    );
+    assert!(
+        D::avg_pool2d(x.clone(), [2, 2], [1, 1], [0, 0], true, false)
+            .tangent
+            .is_none()
+    );
     assert!(D::relu(x.clone()).tangent.is_none());
     assert!(D::gelu(x.clone()).tangent.is_none());
     assert!(D::gelu_backward(x.clone(), x.clone()).tangent.is_none());
     assert!(D::softmax(x.clone(), 1).tangent.is_none());
     assert!(D::log_softmax(x.clone(), 1).tangent.is_none());
     assert!(D::sigmoid(x.clone()).tangent.is_none());
-    assert!(D::layer_norm(x.clone(), c(r(&[5], 5)), None, 1e-5).tangent.is_none());
-    let (q, k, v) = (c(r(&[1, 1, 2, 3], 6)), c(r(&[1, 1, 4, 3], 7)), c(r(&[1, 1, 4, 2], 8)));
-    assert!(D::attention(q, k, v, None, None, Default::default()).tangent.is_none());
+    assert!(D::layer_norm(x.clone(), c(r(&[5], 5)), None, 1e-5)
+        .tangent
+        .is_none());
+    let (q, k, v) = (
+        c(r(&[1, 1, 2, 3], 6)),
+        c(r(&[1, 1, 4, 3], 7)),
+        c(r(&[1, 1, 4, 2], 8)),
+    );
+    assert!(D::attention(q, k, v, None, None, Default::default())
+        .tangent
+        .is_none());
 }
 
 // ---------------------------------------------------------------- unsupported ops
 
 fn deform_inputs(tangent_on_offset: bool) -> (T, T, T) {
-    let (x, off, w) = (r(&[1, 2, 4, 4], 1), r(&[1, 2 * 2 * 2, 3, 3], 2), r(&[3, 2, 2, 2], 3));
+    let (x, off, w) = (
+        r(&[1, 2, 4, 4], 1),
+        r(&[1, 2 * 2 * 2, 3, 3], 2),
+        r(&[3, 2, 2, 2], 3),
+    );
     let off_t = tangent_on_offset.then(|| fprim(&r(&[1, 8, 3, 3], 4)));
-    (DualTensor::constant(fprim(&x)), DualTensor::new(fprim(&off), off_t), DualTensor::constant(fprim(&w)))
+    (
+        DualTensor::constant(fprim(&x)),
+        DualTensor::new(fprim(&off), off_t),
+        DualTensor::constant(fprim(&w)),
+    )
 }
 
 #[test]
 fn deform_conv2d_without_tangent_delegates() {
     let (x, off, w) = deform_inputs(false);
-    let y = D::deform_conv2d(x, off, w, None, None, DeformConvOptions::new([1, 1], [0, 0], [1, 1], 1, 1));
+    let y = D::deform_conv2d(
+        x,
+        off,
+        w,
+        None,
+        None,
+        DeformConvOptions::new([1, 1], [0, 0], [1, 1], 1, 1),
+    );
     assert_eq!(y.primal.shape().to_vec(), vec![1, 3, 3, 3]);
     assert!(y.tangent.is_none());
 }
@@ -480,7 +755,14 @@ fn deform_conv2d_without_tangent_delegates() {
 #[should_panic(expected = "no JVP rule")]
 fn deform_conv2d_with_tangent_panics() {
     let (x, off, w) = deform_inputs(true);
-    let _ = D::deform_conv2d(x, off, w, None, None, DeformConvOptions::new([1, 1], [0, 0], [1, 1], 1, 1));
+    let _ = D::deform_conv2d(
+        x,
+        off,
+        w,
+        None,
+        None,
+        DeformConvOptions::new([1, 1], [0, 0], [1, 1], 1, 1),
+    );
 }
 
 #[test]
@@ -488,7 +770,15 @@ fn deform_conv2d_with_tangent_panics() {
 fn deform_conv2d_backward_with_tangent_panics() {
     let (x, off, w) = deform_inputs(true);
     let g = DualTensor::constant(fprim(&r(&[1, 3, 3, 3], 5)));
-    let _ = D::deform_conv2d_backward(x, off, w, None, None, g, DeformConvOptions::new([1, 1], [0, 0], [1, 1], 1, 1));
+    let _ = D::deform_conv2d_backward(
+        x,
+        off,
+        w,
+        None,
+        None,
+        g,
+        DeformConvOptions::new([1, 1], [0, 0], [1, 1], 1, 1),
+    );
 }
 
 // ---------------------------------------------------------------- activations
@@ -507,7 +797,9 @@ fn relu_rules() {
 fn gelu_rules() {
     let x = rand_data(&[5, 7], -4.0, 4.0, 1);
     check_jvp("gelu", vec![x.clone()], |xs| D::gelu(xs[0].clone()));
-    check_all_and_each("gelu_backward", vec![x, r(&[5, 7], 2)], |xs| D::gelu_backward(xs[0].clone(), xs[1].clone()));
+    check_all_and_each("gelu_backward", vec![x, r(&[5, 7], 2)], |xs| {
+        D::gelu_backward(xs[0].clone(), xs[1].clone())
+    });
 }
 
 #[test]
@@ -516,8 +808,14 @@ fn gelu_backward_is_the_derivative_of_gelu() {
     // mode over Dual differentiates the function it evaluates.
     let x = rand_data(&[64], -4.0, 4.0, 3);
     let ones = TensorData::new(vec![1.0f64; 64], [64]);
-    let (p, jvp, _) = eval_dual(std::slice::from_ref(&x), &[Some(ones.clone())], &|xs: Vec<T>| D::gelu(xs[0].clone()));
-    let (g, _, _) = eval_dual(&[x, ones], &[None, None], &|xs: Vec<T>| D::gelu_backward(xs[0].clone(), xs[1].clone()));
+    let (p, jvp, _) = eval_dual(
+        std::slice::from_ref(&x),
+        &[Some(ones.clone())],
+        &|xs: Vec<T>| D::gelu(xs[0].clone()),
+    );
+    let (g, _, _) = eval_dual(&[x, ones], &[None, None], &|xs: Vec<T>| {
+        D::gelu_backward(xs[0].clone(), xs[1].clone())
+    });
     assert_eq!(p.len(), g.len());
     for (a, b) in jvp.iter().zip(&g) {
         assert!((a - b).abs() < 1e-12, "gelu' {a} vs gelu_backward {b}");
@@ -527,24 +825,46 @@ fn gelu_backward_is_the_derivative_of_gelu() {
 /// Full-precision sigmoid on the primal (NdArray evaluates `sigmoid` in f32).
 fn sigmoid_ref(xs: Vec<T>) -> T {
     let x = xs[0].primal.clone();
-    DualTensor::constant(F::float_recip(F::float_add_scalar(F::float_exp(F::float_neg(x)), 1.0.into())))
+    DualTensor::constant(F::float_recip(F::float_add_scalar(
+        F::float_exp(F::float_neg(x)),
+        1.0.into(),
+    )))
 }
 
 #[test]
 fn sigmoid_rules() {
     let x = rand_data(&[5, 7], -4.0, 4.0, 1);
-    check_jvp_ref("sigmoid", vec![x], None, 1e-6, |xs| D::sigmoid(xs[0].clone()), sigmoid_ref);
+    check_jvp_ref(
+        "sigmoid",
+        vec![x],
+        None,
+        1e-6,
+        |xs| D::sigmoid(xs[0].clone()),
+        sigmoid_ref,
+    );
     let out = rand_data(&[5, 7], 0.01, 0.99, 2);
-    check_all_and_each("sigmoid_backward", vec![out, r(&[5, 7], 3)], |xs| D::sigmoid_backward(xs[0].clone(), xs[1].clone()));
+    check_all_and_each("sigmoid_backward", vec![out, r(&[5, 7], 3)], |xs| {
+        D::sigmoid_backward(xs[0].clone(), xs[1].clone())
+    });
 }
 
 #[test]
 fn softmax_rules() {
     let x = rand_data(&[3, 4, 5], -3.0, 3.0, 1);
     for dim in 0..3 {
-        check_jvp(&format!("softmax dim {dim}"), vec![x.clone()], move |xs| D::softmax(xs[0].clone(), dim));
-        check_jvp(&format!("log_softmax dim {dim}"), vec![x.clone()], move |xs| D::log_softmax(xs[0].clone(), dim));
-        check_jvp(&format!("softmin (default) dim {dim}"), vec![x.clone()], move |xs| D::softmin(xs[0].clone(), dim));
+        check_jvp(&format!("softmax dim {dim}"), vec![x.clone()], move |xs| {
+            D::softmax(xs[0].clone(), dim)
+        });
+        check_jvp(
+            &format!("log_softmax dim {dim}"),
+            vec![x.clone()],
+            move |xs| D::log_softmax(xs[0].clone(), dim),
+        );
+        check_jvp(
+            &format!("softmin (default) dim {dim}"),
+            vec![x.clone()],
+            move |xs| D::softmin(xs[0].clone(), dim),
+        );
     }
 }
 
@@ -552,12 +872,20 @@ fn softmax_rules() {
 #[test]
 fn default_activations() {
     let x = rand_data(&[5, 7], -4.0, 4.0, 1);
-    check_jvp("leaky_relu (default)", vec![x.clone()], |xs| D::leaky_relu(xs[0].clone(), 0.1.into()));
-    check_all_and_each("prelu (default)", vec![x.clone(), r(&[7], 2)], |xs| D::prelu(xs[0].clone(), xs[1].clone()));
-    check_jvp("log_sigmoid (default)", vec![x.clone()], |xs| D::log_sigmoid(xs[0].clone()));
-    check_all_and_each("log_sigmoid_backward (default)", vec![x.clone(), r(&[5, 7], 3)], |xs| {
-        D::log_sigmoid_backward(xs[0].clone(), xs[1].clone())
+    check_jvp("leaky_relu (default)", vec![x.clone()], |xs| {
+        D::leaky_relu(xs[0].clone(), 0.1.into())
     });
+    check_all_and_each("prelu (default)", vec![x.clone(), r(&[7], 2)], |xs| {
+        D::prelu(xs[0].clone(), xs[1].clone())
+    });
+    check_jvp("log_sigmoid (default)", vec![x.clone()], |xs| {
+        D::log_sigmoid(xs[0].clone())
+    });
+    check_all_and_each(
+        "log_sigmoid_backward (default)",
+        vec![x.clone(), r(&[5, 7], 3)],
+        |xs| D::log_sigmoid_backward(xs[0].clone(), xs[1].clone()),
+    );
     // hard_sigmoid's default goes through f32: compare with a full-precision reference.
     check_jvp_ref(
         "hard_sigmoid (default)",
@@ -567,7 +895,11 @@ fn default_activations() {
         |xs| D::hard_sigmoid(xs[0].clone(), 0.2.into(), 0.5.into()),
         |xs| {
             let x = xs[0].primal.clone();
-            DualTensor::constant(F::float_clamp(F::float_add_scalar(F::float_mul_scalar(x, 0.2.into()), 0.5.into()), 0.0.into(), 1.0.into()))
+            DualTensor::constant(F::float_clamp(
+                F::float_add_scalar(F::float_mul_scalar(x, 0.2.into()), 0.5.into()),
+                0.0.into(),
+                1.0.into(),
+            ))
         },
     );
 }
@@ -603,10 +935,21 @@ mod hvp {
         let b: Tensor<A, 1> = param(&theta[1], vt(1));
         let lw: Tensor<A, 2> = param(&theta[2], vt(2));
         let lb: Tensor<A, 1> = param(&theta[3], vt(3));
-        let x = Tensor::<A, 4>::from_inner(Dual::<F>::constant(Tensor::from_data(rand_data(&[2, 2, 8, 8], -1.0, 1.0, 99), &dev())));
-        let target = Tensor::<A, 2>::from_inner(Dual::<F>::constant(Tensor::from_data(rand_data(&[2, 5], 0.0, 1.0, 98), &dev())));
+        let x = Tensor::<A, 4>::from_inner(Dual::<F>::constant(Tensor::from_data(
+            rand_data(&[2, 2, 8, 8], -1.0, 1.0, 99),
+            &dev(),
+        )));
+        let target = Tensor::<A, 2>::from_inner(Dual::<F>::constant(Tensor::from_data(
+            rand_data(&[2, 5], 0.0, 1.0, 98),
+            &dev(),
+        )));
 
-        let h = module::conv2d(x, w.clone(), Some(b.clone()), ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
+        let h = module::conv2d(
+            x,
+            w.clone(),
+            Some(b.clone()),
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        );
         let h = activation::gelu(h);
         let h = module::max_pool2d(h, [2, 2], [2, 2], [0, 0], [1, 1], false);
         let h = module::avg_pool2d(h, [2, 2], [1, 1], [0, 0], true, false);
@@ -638,7 +981,11 @@ mod hvp {
     fn conv_net_hvp_matches_finite_difference_of_gradient() {
         // conv: 3 out channels, 2 in, 3x3; 8x8 -> 8x8 -> pool 4x4 -> avg 3x3: 27 features.
         let theta = vec![r(&[3, 2, 3, 3], 1), r(&[3], 2), r(&[27, 5], 3), r(&[5], 4)];
-        let v: Vec<TensorData> = theta.iter().enumerate().map(|(i, p)| r(&p.shape, 50 + i as u64)).collect();
+        let v: Vec<TensorData> = theta
+            .iter()
+            .enumerate()
+            .map(|(i, p)| r(&p.shape, 50 + i as u64))
+            .collect();
         let (_, hv) = grad_and_hvp(&theta, Some(&v));
         let h = 1e-5;
         let shift = |s: f64| -> Vec<TensorData> {
@@ -648,16 +995,32 @@ mod hvp {
                 .map(|(p, d)| {
                     let pv = p.clone().to_vec::<f64>().unwrap();
                     let dv = d.clone().to_vec::<f64>().unwrap();
-                    TensorData::new(pv.iter().zip(&dv).map(|(a, b)| a + s * h * b).collect::<Vec<_>>(), p.shape.clone())
+                    TensorData::new(
+                        pv.iter()
+                            .zip(&dv)
+                            .map(|(a, b)| a + s * h * b)
+                            .collect::<Vec<_>>(),
+                        p.shape.clone(),
+                    )
                 })
                 .collect()
         };
         let (gp, _) = grad_and_hvp(&shift(1.0), None);
         let (gm, _) = grad_and_hvp(&shift(-1.0), None);
-        let fd: Vec<f64> = gp.iter().zip(&gm).map(|(a, b)| (a - b) / (2.0 * h)).collect();
+        let fd: Vec<f64> = gp
+            .iter()
+            .zip(&gm)
+            .map(|(a, b)| (a - b) / (2.0 * h))
+            .collect();
         let scale = fd.iter().fold(1e-3f64, |m, x| m.max(x.abs()));
-        let err = fd.iter().zip(&hv).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        let err = fd
+            .iter()
+            .zip(&hv)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(scale > 1e-2, "degenerate test: the HVP is (nearly) zero");
-        assert!(err <= 1e-6 * scale, "HVP vs FD of gradient: max abs err {err:e}, scale {scale:e}");
+        assert!(
+            err <= 1e-6 * scale,
+            "HVP vs FD of gradient: max abs err {err:e}, scale {scale:e}"
+        );
     }
 }

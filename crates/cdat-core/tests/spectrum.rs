@@ -43,7 +43,11 @@ fn with_spectrum(lambda: &[f64], seed: u64) -> Vec<Vec<f64>> {
     let n = lambda.len();
     let q = orthogonal(n, seed);
     (0..n)
-        .map(|i| (0..n).map(|j| (0..n).map(|k| q[k][i] * lambda[k] * q[k][j]).sum()).collect())
+        .map(|i| {
+            (0..n)
+                .map(|j| (0..n).map(|k| q[k][i] * lambda[k] * q[k][j]).sum())
+                .collect()
+        })
         .collect()
 }
 
@@ -56,10 +60,15 @@ fn quadratic(a: &[Vec<f64>]) -> (Vector<H>, impl Fn(&Vector<H>) -> Tensor<H, 1>)
     let n = a.len();
     let ah: Tensor<H, 2> = Tensor::from_inner(Dual::constant(to_tensor(a)));
     let w0: Tensor<F, 1> = Tensor::from_data(rand_data(&[n], -1.0, 1.0, 99), &dev());
-    let model = Vector { w: Param::from_tensor(Tensor::from_inner(Dual::constant(w0))) };
+    let model = Vector {
+        w: Param::from_tensor(Tensor::from_inner(Dual::constant(w0))),
+    };
     let loss = move |m: &Vector<H>| {
         let w = m.w.val();
-        let aw = ah.clone().matmul(w.clone().unsqueeze_dim(1)).squeeze_dim::<1>(1);
+        let aw = ah
+            .clone()
+            .matmul(w.clone().unsqueeze_dim(1))
+            .squeeze_dim::<1>(1);
         (w * aw).sum().mul_scalar(0.5)
     };
     (model, loss)
@@ -71,13 +80,25 @@ const SPECTRUM: [f64; 8] = [10.0, 6.0, 4.5, 3.0, 1.0, 0.5, -0.25, -2.0];
 fn power_iteration_finds_top_eigenvalue() {
     let a = with_spectrum(&SPECTRUM, 1);
     let (model, loss) = quadratic(&a);
-    let tight = PowerIterationConfig { max_iters: 500, rel_tol: 1e-13 };
+    let tight = PowerIterationConfig {
+        max_iters: 500,
+        rel_tol: 1e-13,
+    };
     let e = sharpness(&model, &loss, None, tight);
     assert!((e.value - 10.0).abs() < 1e-6, "λmax = {}", e.value);
     assert!(e.converged);
     // Warm start from the eigenvector converges at once.
-    let again = sharpness(&model, &loss, Some(e.vector.clone()), PowerIterationConfig::default());
-    assert!(again.iterations <= 2, "warm start took {} iterations", again.iterations);
+    let again = sharpness(
+        &model,
+        &loss,
+        Some(e.vector.clone()),
+        PowerIterationConfig::default(),
+    );
+    assert!(
+        again.iterations <= 2,
+        "warm start took {} iterations",
+        again.iterations
+    );
     assert!((again.value - 10.0).abs() < 1e-6);
 }
 
@@ -85,7 +106,15 @@ fn power_iteration_finds_top_eigenvalue() {
 fn default_tolerance_stops_early_within_tolerance() {
     let a = with_spectrum(&SPECTRUM, 2);
     let (model, loss) = quadratic(&a);
-    let e = sharpness(&model, &loss, None, PowerIterationConfig { max_iters: 200, rel_tol: 1e-3 });
+    let e = sharpness(
+        &model,
+        &loss,
+        None,
+        PowerIterationConfig {
+            max_iters: 200,
+            rel_tol: 1e-3,
+        },
+    );
     assert!(e.converged);
     assert!((e.value - 10.0).abs() / 10.0 < 2e-2, "λ = {}", e.value);
 }
@@ -108,16 +137,29 @@ fn preconditioned_sharpness_matches_direct_computation() {
     let (model, loss) = quadratic(&a);
     let p: Vec<f64> = rand_data(&[n], 0.2, 3.0, 5).to_vec().unwrap();
     let id = model.w.id;
-    let pv = ParamVec::from_entries(vec![(id, Tensor::<F, 1>::from_data(TensorData::new(p.clone(), [n]), &dev()))]);
-    let tight = PowerIterationConfig { max_iters: 2000, rel_tol: 1e-14 };
+    let pv = ParamVec::from_entries(vec![(
+        id,
+        Tensor::<F, 1>::from_data(TensorData::new(p.clone(), [n]), &dev()),
+    )]);
+    let tight = PowerIterationConfig {
+        max_iters: 2000,
+        rel_tol: 1e-14,
+    };
     let e = preconditioned_sharpness(&model, &loss, &pv, None, tight);
     // Direct: eigenvalues of D A D with D = diag(p^{-1/2}).
     let dad: Vec<Vec<f64>> = (0..n)
         .map(|i| (0..n).map(|j| a[i][j] / (p[i] * p[j]).sqrt()).collect())
         .collect();
     let eig = jacobi_eigenvalues(dad);
-    let dominant = eig.iter().cloned().fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
-    assert!((e.value - dominant).abs() < 1e-6 * dominant.abs(), "{} vs {dominant} ({eig:?})", e.value);
+    let dominant = eig
+        .iter()
+        .cloned()
+        .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
+    assert!(
+        (e.value - dominant).abs() < 1e-6 * dominant.abs(),
+        "{} vs {dominant} ({eig:?})",
+        e.value
+    );
 }
 
 #[test]
@@ -142,11 +184,17 @@ fn power_iteration_on_explicit_operator() {
     // The operator need not be a Hessian: any symmetric map on ParamVecs.
     let a = to_tensor(&with_spectrum(&[3.0, 1.0, 0.5], 7));
     let id = burn::module::ParamId::new();
-    let start = ParamVec::from_entries(vec![(id, Tensor::<F, 1>::from_data(TensorData::new(vec![1.0, 0.0, 0.0], [3]), &dev()))]);
+    let start = ParamVec::from_entries(vec![(
+        id,
+        Tensor::<F, 1>::from_data(TensorData::new(vec![1.0, 0.0, 0.0], [3]), &dev()),
+    )]);
     let e = power_iteration(
         |v| v.map(|t| a.clone().matmul(t.unsqueeze_dim(1)).squeeze_dim::<1>(1)),
         start,
-        PowerIterationConfig { max_iters: 500, rel_tol: 1e-14 },
+        PowerIterationConfig {
+            max_iters: 500,
+            rel_tol: 1e-14,
+        },
     );
     assert!((e.value - 3.0).abs() < 1e-9);
 }

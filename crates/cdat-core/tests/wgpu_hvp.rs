@@ -32,7 +32,10 @@ mod gpu {
 
     impl<B: Backend> Mlp<B> {
         fn new(device: &B::Device) -> Self {
-            Self { l1: LinearConfig::new(5, 7).init(device), l2: LinearConfig::new(7, 1).init(device) }
+            Self {
+                l1: LinearConfig::new(5, 7).init(device),
+                l2: LinearConfig::new(7, 1).init(device),
+            }
         }
         fn loss(&self, x: Tensor<B, 2>) -> Tensor<B, 1> {
             let y = self.l2.forward(tanh(self.l1.forward(x)));
@@ -62,9 +65,13 @@ mod gpu {
     fn load<BB: Backend>(m: Mlp<BB>, data: &[TensorData]) -> Mlp<BB> {
         struct L<'a>(&'a [TensorData], usize);
         impl<BB: Backend> burn::module::ModuleMapper<BB> for L<'_> {
-            fn map_float<const D: usize>(&mut self, p: burn::module::Param<Tensor<BB, D>>) -> burn::module::Param<Tensor<BB, D>> {
+            fn map_float<const D: usize>(
+                &mut self,
+                p: burn::module::Param<Tensor<BB, D>>,
+            ) -> burn::module::Param<Tensor<BB, D>> {
                 let (id, t, m) = p.consume();
-                let new = Tensor::<BB, 1>::from_data(self.0[self.1].clone(), &t.device()).reshape(t.shape());
+                let new = Tensor::<BB, 1>::from_data(self.0[self.1].clone(), &t.device())
+                    .reshape(t.shape());
                 self.1 += 1;
                 burn::module::Param::from_mapped_value(id, new, m)
             }
@@ -77,10 +84,19 @@ mod gpu {
     /// run-to-run varying loss), and then comparing HVPs says nothing about cdat.
     fn plain_wgpu_agrees_with_cpu() -> Result<(), String> {
         let cpu = Mlp::<NdArray<f32>>::new(&Default::default());
-        let data: Vec<TensorData> = ParamVec::from_module(&cpu).entries().iter().map(|(_, t)| t.to_data()).collect();
+        let data: Vec<TensorData> = ParamVec::from_module(&cpu)
+            .entries()
+            .iter()
+            .map(|(_, t)| t.to_data())
+            .collect();
         let gpu = load(Mlp::<Wgpu>::new(&WgpuDevice::default()), &data);
-        let xv: Vec<f32> = (0..40).map(|i| ((i * 37 % 23) as f32 / 11.0) - 1.0).collect();
-        let xc = Tensor::<NdArray<f32>, 2>::from_data(TensorData::new(xv.clone(), [8, 5]), &Default::default());
+        let xv: Vec<f32> = (0..40)
+            .map(|i| ((i * 37 % 23) as f32 / 11.0) - 1.0)
+            .collect();
+        let xc = Tensor::<NdArray<f32>, 2>::from_data(
+            TensorData::new(xv.clone(), [8, 5]),
+            &Default::default(),
+        );
         let xg = Tensor::<Wgpu, 2>::from_data(TensorData::new(xv, [8, 5]), &WgpuDevice::default());
         let (lc, lg) = (cpu.loss(xc).into_scalar(), gpu.loss(xg).into_scalar());
         if (lc - lg).abs() <= 1e-4 * lc.abs().max(1.0) {
@@ -94,7 +110,10 @@ mod gpu {
     }
 
     fn values<B: Backend>(v: &ParamVec<B>) -> Vec<f32> {
-        v.entries().iter().flat_map(|(_, t)| t.to_data().convert::<f32>().to_vec::<f32>().unwrap()).collect()
+        v.entries()
+            .iter()
+            .flat_map(|(_, t)| t.to_data().convert::<f32>().to_vec::<f32>().unwrap())
+            .collect()
     }
 
     #[test]
@@ -110,16 +129,23 @@ mod gpu {
         type G = HvpBackend<Wgpu>;
         type C = HvpBackend<NdArray<f32>>;
         let (gd, cd) = (WgpuDevice::default(), Default::default());
-        let x: Vec<f32> = (0..40).map(|i| ((i * 37 % 23) as f32 / 11.0) - 1.0).collect();
+        let x: Vec<f32> = (0..40)
+            .map(|i| ((i * 37 % 23) as f32 / 11.0) - 1.0)
+            .collect();
         let cpu = Mlp::<C>::new(&cd);
         let w = parameters(&cpu);
         // Same weights on the GPU model, by visiting order.
         let data: Vec<TensorData> = w.entries().iter().map(|(_, t)| t.to_data()).collect();
         struct Load(Vec<TensorData>, usize, Vec<burn::module::ParamId>);
         impl burn::module::ModuleMapper<G> for Load {
-            fn map_float<const D: usize>(&mut self, p: burn::module::Param<Tensor<G, D>>) -> burn::module::Param<Tensor<G, D>> {
+            fn map_float<const D: usize>(
+                &mut self,
+                p: burn::module::Param<Tensor<G, D>>,
+            ) -> burn::module::Param<Tensor<G, D>> {
                 let (_, t, m) = p.consume();
-                let new = Tensor::<G, 1>::from_data(self.0[self.1].clone(), &t.device()).reshape(t.shape()).require_grad();
+                let new = Tensor::<G, 1>::from_data(self.0[self.1].clone(), &t.device())
+                    .reshape(t.shape())
+                    .require_grad();
                 let id = self.2[self.1];
                 self.1 += 1;
                 burn::module::Param::from_mapped_value(id, new, m)

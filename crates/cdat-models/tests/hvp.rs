@@ -19,7 +19,9 @@ type H = HvpBackend<F>;
 fn max_rel_err(a: &ParamVec<F>, b: &ParamVec<F>) -> f64 {
     let diff = a.sub(b);
     let max = |v: &ParamVec<F>| {
-        v.entries().iter().fold(0.0f64, |m, (_, t)| m.max(t.clone().abs().max().into_scalar()))
+        v.entries().iter().fold(0.0f64, |m, (_, t)| {
+            m.max(t.clone().abs().max().into_scalar())
+        })
     };
     max(&diff) / max(b).max(1e-300)
 }
@@ -32,27 +34,40 @@ fn check<M: AutodiffModule<H>>(name: &str, model: M, loss: impl Fn(&M) -> Tensor
     // larger steps inaccurate (measured: the FD error shrinks as h² down to h = 1e-7).
     let fd = hvp_finite_difference(&model, &loss, &u, 1e-7);
     let err = max_rel_err(&exact.hv, &fd);
-    assert!(err < 1e-5, "{name}: forward-over-reverse HVP vs finite difference: rel err {err:e}");
+    assert!(
+        err < 1e-5,
+        "{name}: forward-over-reverse HVP vs finite difference: rel err {err:e}"
+    );
     assert!(exact.loss.is_finite() && exact.grad.is_finite());
 }
 
 fn images(n: usize, c: usize, hw: usize) -> (Tensor<H, 4>, Tensor<H, 1, Int>) {
     let dev = Default::default();
     let x = Tensor::<H, 4>::random([n, c, hw, hw], Distribution::Uniform(0.0, 1.0), &dev);
-    let y = Tensor::from_data(TensorData::new((0..n as i64).map(|i| i % 3).collect::<Vec<_>>(), [n]), &dev);
+    let y = Tensor::from_data(
+        TensorData::new((0..n as i64).map(|i| i % 3).collect::<Vec<_>>(), [n]),
+        &dev,
+    );
     (x, y)
 }
 
 fn classifier<M: AutodiffModule<H> + Classifier<H>>(name: &str, model: M, c: usize, hw: usize) {
     let (x, y) = images(3, c, hw);
-    check(name, model, |m: &M| cross_entropy(m.logits(x.clone()), y.clone()));
+    check(name, model, |m: &M| {
+        cross_entropy(m.logits(x.clone()), y.clone())
+    });
 }
 
 #[test]
 fn mlp_hvp_matches_finite_difference() {
     let dev = Default::default();
     for act in [Activation::Relu, Activation::Tanh, Activation::Gelu] {
-        let m = MlpConfig::new().with_d_input(2 * 4 * 4).with_hidden(vec![6, 5]).with_num_classes(3).with_activation(act).init::<H>(&dev);
+        let m = MlpConfig::new()
+            .with_d_input(2 * 4 * 4)
+            .with_hidden(vec![6, 5])
+            .with_num_classes(3)
+            .with_activation(act)
+            .init::<H>(&dev);
         classifier(&format!("mlp-{act:?}"), m, 2, 4);
     }
 }
@@ -123,5 +138,7 @@ fn char_transformer_hvp_matches_finite_difference() {
     let tokens: Vec<i64> = (0..12).map(|i| (i * 5 % 7) as i64).collect();
     let x = Tensor::<H, 2, Int>::from_data(TensorData::new(tokens[..10].to_vec(), [2, 5]), &dev);
     let y = Tensor::<H, 2, Int>::from_data(TensorData::new(tokens[2..12].to_vec(), [2, 5]), &dev);
-    check("char-transformer", m, |m| sequence_cross_entropy(m.forward(x.clone()), y.clone()));
+    check("char-transformer", m, |m| {
+        sequence_cross_entropy(m.forward(x.clone()), y.clone())
+    });
 }

@@ -57,7 +57,11 @@ pub trait BackendJob {
 }
 
 /// Chooses the backend. `notice` receives the one-line message printed when `auto` falls back.
-pub fn resolve(choice: BackendChoice, precision: Precision, notice: &mut dyn FnMut(&str)) -> Result<Resolved> {
+pub fn resolve(
+    choice: BackendChoice,
+    precision: Precision,
+    notice: &mut dyn FnMut(&str),
+) -> Result<Resolved> {
     if precision == Precision::F64 {
         // Burn 0.21 tensors keep the dtype of the data they are made from (the loaders give
         // f32), so an `NdArray<f64>` run would still compute in f32: refuse rather than mislead.
@@ -97,9 +101,13 @@ pub fn resolve(choice: BackendChoice, precision: Precision, notice: &mut dyn FnM
                     ));
                     Ok(Resolved::Ndarray(precision))
                 }
-                Ok(adapter) => Ok(Resolved::Wgpu { adapter: adapter.name }),
+                Ok(adapter) => Ok(Resolved::Wgpu {
+                    adapter: adapter.name,
+                }),
                 Err(why) => {
-                    notice(&format!("note: no wgpu device ({why}); training on the CPU with --backend ndarray"));
+                    notice(&format!(
+                        "note: no wgpu device ({why}); training on the CPU with --backend ndarray"
+                    ));
                     Ok(Resolved::Ndarray(precision))
                 }
             }
@@ -110,9 +118,10 @@ pub fn resolve(choice: BackendChoice, precision: Precision, notice: &mut dyn FnM
 /// Runs `job` on the resolved backend: the single place where backends are named as types.
 pub fn dispatch<J: BackendJob>(resolved: &Resolved, job: J) -> J::Output {
     match resolved {
-        Resolved::Ndarray(Precision::F32) => {
-            job.run::<burn::backend::NdArray<f32>>(burn::backend::ndarray::NdArrayDevice::Cpu, resolved)
-        }
+        Resolved::Ndarray(Precision::F32) => job.run::<burn::backend::NdArray<f32>>(
+            burn::backend::ndarray::NdArrayDevice::Cpu,
+            resolved,
+        ),
         Resolved::Ndarray(Precision::F64) => unreachable!("resolve rejects f64"),
         #[cfg(feature = "wgpu")]
         Resolved::Wgpu { .. } => {
@@ -142,11 +151,13 @@ pub fn probe_wgpu() -> Result<Adapter, String> {
         }
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new().name("wgpu-probe".into()).spawn(move || {
-        let result = std::panic::catch_unwind(request_adapter)
-            .unwrap_or_else(|_| Err("the wgpu adapter request panicked".to_string()));
-        let _ = tx.send(result);
-    });
+    let spawned = std::thread::Builder::new()
+        .name("wgpu-probe".into())
+        .spawn(move || {
+            let result = std::panic::catch_unwind(request_adapter)
+                .unwrap_or_else(|_| Err("the wgpu adapter request panicked".to_string()));
+            let _ = tx.send(result);
+        });
     if spawned.is_err() {
         return Err("could not start the probe thread".into());
     }

@@ -59,7 +59,10 @@ impl Checkpoint {
 
     /// The data of a section.
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.sections.iter().find(|(n, _)| n == name).map(|(_, d)| d.as_slice())
+        self.sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d.as_slice())
     }
 
     /// Serializes.
@@ -88,7 +91,9 @@ impl Checkpoint {
         let mut pos: usize = 12;
         let mut take = |n: usize| -> Result<&[u8]> {
             let end = pos.checked_add(n).filter(|e| *e <= bytes.len());
-            let Some(end) = end else { bail!("checkpoint is truncated") };
+            let Some(end) = end else {
+                bail!("checkpoint is truncated")
+            };
             let s = &bytes[pos..end];
             pos = end;
             Ok(s)
@@ -97,7 +102,8 @@ impl Checkpoint {
         loop {
             let Ok(len) = take(4) else { break };
             let name_len = u32::from_le_bytes(len.try_into()?) as usize;
-            let name = String::from_utf8(take(name_len)?.to_vec()).context("checkpoint section name")?;
+            let name =
+                String::from_utf8(take(name_len)?.to_vec()).context("checkpoint section name")?;
             let data_len = u64::from_le_bytes(take(8)?.try_into()?) as usize;
             let data = take(data_len)?.to_vec();
             sections.push((name, data));
@@ -112,7 +118,8 @@ impl Checkpoint {
 
     /// Reads `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).with_context(|| format!("reading checkpoint {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading checkpoint {}", path.display()))?;
         Self::from_bytes(&bytes).with_context(|| format!("reading checkpoint {}", path.display()))
     }
 }
@@ -120,15 +127,23 @@ impl Checkpoint {
 /// Writes `data` to `path` through a temporary file in the same folder and a rename, so that a
 /// reader sees either the old or the new content, never a torn file.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     {
         let mut f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(data).with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(data)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         f.sync_all().ok();
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
 
@@ -139,10 +154,12 @@ pub fn f64s_to_bytes(v: &[f64]) -> Vec<u8> {
 
 /// Inverse of [`f64s_to_bytes`].
 pub fn bytes_to_f64s(b: &[u8]) -> Result<Vec<f64>> {
-    if b.len() % 8 != 0 {
+    if !b.len().is_multiple_of(8) {
         bail!("f64 section length {} is not a multiple of 8", b.len());
     }
-    Ok(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+    Ok(b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect())
 }
 
 #[cfg(test)]
@@ -171,6 +188,10 @@ mod tests {
         write_atomically(&p, b"one").unwrap();
         write_atomically(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

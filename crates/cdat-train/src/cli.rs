@@ -11,7 +11,8 @@ use crate::error::UserError;
 use crate::sweep::SweepArgs;
 use crate::tuner_setup;
 
-const ABOUT: &str = "Train a model with a curvature-aware learning-rate tuner (Roulet et al., NeurIPS 2024) \
+const ABOUT: &str =
+    "Train a model with a curvature-aware learning-rate tuner (Roulet et al., NeurIPS 2024) \
 and record loss, learning rate and sharpness.";
 
 const LONG_ABOUT: &str = "Train a model with a curvature-aware learning-rate tuner (Roulet et al., NeurIPS 2024) \
@@ -122,11 +123,21 @@ pub struct TrainArgs {
     #[arg(long, value_name = "NAME", help_heading = "Optimizer and tuner")]
     pub tuner: Option<String>,
     /// Learning rate (peak or initial, for tuners that have one; must be >= 0) [key: tuner.lr].
-    #[arg(long, value_name = "ETA", allow_negative_numbers = true, help_heading = "Optimizer and tuner")]
+    #[arg(
+        long,
+        value_name = "ETA",
+        allow_negative_numbers = true,
+        help_heading = "Optimizer and tuner"
+    )]
     pub lr: Option<f64>,
     /// Scaling sigma of the curvature-aware tuners (2 = edge of stability; must be > 0)
     /// [key: tuner.sigma] [default: 2].
-    #[arg(long, value_name = "SIGMA", allow_negative_numbers = true, help_heading = "Optimizer and tuner")]
+    #[arg(
+        long,
+        value_name = "SIGMA",
+        allow_negative_numbers = true,
+        help_heading = "Optimizer and tuner"
+    )]
     pub sigma: Option<f64>,
     /// Set a hyperparameter of the tuner, e.g. `--tuner-set warmup_steps=100` (repeatable)
     /// [key: tuner.KEY].
@@ -134,13 +145,23 @@ pub struct TrainArgs {
     pub tuner_set: Vec<(String, toml::Value)>,
 
     /// Number of steps (updates) [key: train.steps] [default: 500].
-    #[arg(long, value_name = "N", conflicts_with = "epochs", help_heading = "Training")]
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "epochs",
+        help_heading = "Training"
+    )]
     pub steps: Option<usize>,
     /// Number of epochs instead of steps [key: train.epochs].
     #[arg(long, value_name = "N", help_heading = "Training")]
     pub epochs: Option<usize>,
     /// Mini-batch size [key: train.batch_size] [default: full batch].
-    #[arg(long, value_name = "N", conflicts_with = "full_batch", help_heading = "Training")]
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "full_batch",
+        help_heading = "Training"
+    )]
     pub batch_size: Option<usize>,
     /// Use the whole training set every step (overrides train.batch_size of the config file).
     #[arg(long, help_heading = "Training")]
@@ -206,8 +227,12 @@ impl TrainArgs {
             None => (RunConfig::default(), false),
         };
         self.apply(&mut cfg)?;
-        let flag_sets_horizon = self.tuner_set.iter().any(|(k, _)| k == tuner_setup::HORIZON_KEY);
-        cfg.horizon_from_run = tuner_setup::has_horizon(&cfg.tuner) && !file_sets_horizon && !flag_sets_horizon;
+        let flag_sets_horizon = self
+            .tuner_set
+            .iter()
+            .any(|(k, _)| k == tuner_setup::HORIZON_KEY);
+        cfg.horizon_from_run =
+            tuner_setup::has_horizon(&cfg.tuner) && !file_sets_horizon && !flag_sets_horizon;
         Ok(cfg)
     }
 
@@ -253,7 +278,10 @@ impl TrainArgs {
         if let Some(name) = &self.optimizer {
             if tuner_setup::variant_name(&cfg.optimizer).as_deref() != Some(name.as_str()) {
                 cfg.optimizer = tuner_setup::default_base(name).map_err(|e| {
-                    user(format!("--optimizer: {e:#}; valid optimizers: {}", tuner_setup::BASE_NAMES.join(", ")))
+                    user(format!(
+                        "--optimizer: {e:#}; valid optimizers: {}",
+                        tuner_setup::BASE_NAMES.join(", ")
+                    ))
                 })?;
             }
         }
@@ -263,7 +291,10 @@ impl TrainArgs {
         if let Some(name) = &self.tuner {
             if tuner_setup::variant_name(&cfg.tuner).as_deref() != Some(name.as_str()) {
                 cfg.tuner = tuner_setup::default_tuner(name).map_err(|e| {
-                    user(format!("--tuner: {e:#}; valid tuners: {}", tuner_setup::TUNER_NAMES.join(", ")))
+                    user(format!(
+                        "--tuner: {e:#}; valid tuners: {}",
+                        tuner_setup::TUNER_NAMES.join(", ")
+                    ))
                 })?;
             }
         }
@@ -279,7 +310,12 @@ impl TrainArgs {
             cfg.tuner = set_field(&cfg.tuner, key, toml::Value::Float(lr), "--lr")?;
         }
         if let Some(s) = self.sigma {
-            cfg.tuner = set_field(&cfg.tuner, tuner_setup::SIGMA_KEY, toml::Value::Float(s), "--sigma")?;
+            cfg.tuner = set_field(
+                &cfg.tuner,
+                tuner_setup::SIGMA_KEY,
+                toml::Value::Float(s),
+                "--sigma",
+            )?;
         }
         for (k, v) in &self.tuner_set {
             cfg.tuner = set_field(&cfg.tuner, k, v.clone(), "--tuner-set")?;

@@ -107,7 +107,10 @@ pub struct ModelSection {
 
 impl Default for ModelSection {
     fn default() -> Self {
-        Self { name: "mlp".into(), config: toml::Table::new() }
+        Self {
+            name: "mlp".into(),
+            config: toml::Table::new(),
+        }
     }
 }
 
@@ -162,7 +165,11 @@ pub struct SharpnessSection {
 
 impl Default for SharpnessSection {
     fn default() -> Self {
-        Self { every: 10, max_iters: 20, rel_tol: 1e-3 }
+        Self {
+            every: 10,
+            max_iters: 20,
+            rel_tol: 1e-3,
+        }
     }
 }
 
@@ -181,7 +188,11 @@ pub struct OutputSection {
 
 impl Default for OutputSection {
     fn default() -> Self {
-        Self { dir: None, checkpoint_every: 50, plots: true }
+        Self {
+            dir: None,
+            checkpoint_every: 50,
+            plots: true,
+        }
     }
 }
 
@@ -245,8 +256,9 @@ impl RunConfig {
         let text = std::fs::read_to_string(path).map_err(|e| {
             UserError::new(format!("cannot read config file `{}`: {e}", path.display()))
         })?;
-        Self::from_toml_str(&text)
-            .map_err(|e| UserError::new(format!("invalid config file `{}`: {e}", path.display())).into())
+        Self::from_toml_str(&text).map_err(|e| {
+            UserError::new(format!("invalid config file `{}`: {e}", path.display())).into()
+        })
     }
 
     /// Whether the TOML file at `path` sets `section.key`.
@@ -294,7 +306,10 @@ impl RunConfig {
             .parse::<cdat_models::ModelKind>()
             .map_err(|e| user(format!("--model / model.name: {e}")))?;
         if self.train.steps.is_some() && self.train.epochs.is_some() {
-            return Err(user("--steps and --epochs (train.steps, train.epochs) exclude each other; give one".into()));
+            return Err(user(
+                "--steps and --epochs (train.steps, train.epochs) exclude each other; give one"
+                    .into(),
+            ));
         }
         if self.train.steps == Some(0) {
             return Err(user("--steps / train.steps must be at least 1".into()));
@@ -303,19 +318,26 @@ impl RunConfig {
             return Err(user("--epochs / train.epochs must be at least 1".into()));
         }
         if self.train.batch_size == Some(0) {
-            return Err(user("--batch-size / train.batch_size must be at least 1 (omit it for full batch)".into()));
+            return Err(user(
+                "--batch-size / train.batch_size must be at least 1 (omit it for full batch)"
+                    .into(),
+            ));
         }
         if self.train.eval_batch_size == 0 {
-            return Err(user("--eval-batch-size / train.eval_batch_size must be at least 1".into()));
+            return Err(user(
+                "--eval-batch-size / train.eval_batch_size must be at least 1".into(),
+            ));
         }
-        if !(self.train.divergence_factor > 1.0) {
+        if self.train.divergence_factor.is_nan() || self.train.divergence_factor <= 1.0 {
             return Err(user(format!(
                 "--divergence-factor / train.divergence_factor must be > 1, got {}",
                 self.train.divergence_factor
             )));
         }
         if self.sharpness.max_iters == 0 {
-            return Err(user("--power-iters / sharpness.max_iters must be at least 1".into()));
+            return Err(user(
+                "--power-iters / sharpness.max_iters must be at least 1".into(),
+            ));
         }
         if !(self.sharpness.rel_tol >= 0.0 && self.sharpness.rel_tol.is_finite()) {
             return Err(user(format!(
@@ -324,16 +346,30 @@ impl RunConfig {
             )));
         }
         if self.data.train_subset == Some(0) || self.data.test_subset == Some(0) {
-            return Err(user("--train-subset / --test-subset must be at least 1".into()));
+            return Err(user(
+                "--train-subset / --test-subset must be at least 1".into(),
+            ));
         }
         if self.data.block_size == 0 {
-            return Err(user("--block-size / data.block_size must be at least 1".into()));
+            return Err(user(
+                "--block-size / data.block_size must be at least 1".into(),
+            ));
         }
-        if self.loss == LossKind::Mse && self.model.name.trim().eq_ignore_ascii_case("char-transformer") {
-            return Err(user("--loss mse applies to image classifiers only, not to char-transformer".into()));
+        if self.loss == LossKind::Mse
+            && self
+                .model
+                .name
+                .trim()
+                .eq_ignore_ascii_case("char-transformer")
+        {
+            return Err(user(
+                "--loss mse applies to image classifiers only, not to char-transformer".into(),
+            ));
         }
         tuner_setup::validate(&self.tuner, &self.optimizer).map_err(|e| {
-            user(format!("{e:#} (set by --lr, --sigma, --tuner-set, --optimizer-set or the config file)"))
+            user(format!(
+                "{e:#} (set by --lr, --sigma, --tuner-set, --optimizer-set or the config file)"
+            ))
         })?;
         Ok(())
     }
@@ -391,7 +427,10 @@ fn diagnose_tagged<T: for<'de> Deserialize<'de>>(text: &str, section: &str) -> O
         for k in keys {
             t.insert((*k).clone(), sec[k.as_str()].clone());
         }
-        toml::Value::Table(t).try_into::<T>().map(|_| ()).map_err(|e| e.message().trim().to_string())
+        toml::Value::Table(t)
+            .try_into::<T>()
+            .map(|_| ())
+            .map_err(|e| e.message().trim().to_string())
     };
     let all: Vec<&String> = sec.keys().collect();
     try_keys(&all).err()?;
@@ -409,7 +448,11 @@ fn diagnose_tagged<T: for<'de> Deserialize<'de>>(text: &str, section: &str) -> O
             }
         }
     }
-    let (key, msg) = culprit.or_else(|| try_keys(&all).err().map(|m| (tuner_setup::TAG.to_string(), m)))?;
+    let (key, msg) = culprit.or_else(|| {
+        try_keys(&all)
+            .err()
+            .map(|m| (tuner_setup::TAG.to_string(), m))
+    })?;
     let line = line_of_key(text, section, &key);
     Some(match line {
         Some(l) => format!("line {l}, key `{section}.{key}`: {msg}"),
@@ -423,7 +466,13 @@ fn line_of_key(text: &str, section: &str, key: &str) -> Option<usize> {
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
         if l.starts_with('[') {
-            current = l.trim_start_matches('[').split(']').next().unwrap_or("").trim().to_string();
+            current = l
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
             continue;
         }
         if current == section {
@@ -444,7 +493,11 @@ fn diff_values(prefix: &str, a: &toml::Value, b: &toml::Value, out: &mut Vec<Str
             keys.sort();
             keys.dedup();
             for k in keys {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 match (ta.get(k), tb.get(k)) {
                     (Some(x), Some(y)) => diff_values(&path, x, y, out),
                     _ => out.push(path),
@@ -472,7 +525,9 @@ pub fn parse_key_value(s: &str) -> std::result::Result<(String, toml::Value), St
 fn parse_toml_scalar(v: &str) -> toml::Value {
     let doc = format!("x = {v}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t.remove("x").unwrap_or_else(|| toml::Value::String(v.to_string())),
+        Ok(mut t) => t
+            .remove("x")
+            .unwrap_or_else(|| toml::Value::String(v.to_string())),
         Err(_) => toml::Value::String(v.to_string()),
     }
 }
@@ -488,13 +543,25 @@ where
         _ => bail!("{what}: the configuration is not a table"),
     };
     if key == tuner_setup::TAG {
-        return Err(UserError::new(format!("{what}: `{key}` selects the variant; use --tuner / --optimizer")).into());
+        return Err(UserError::new(format!(
+            "{what}: `{key}` selects the variant; use --tuner / --optimizer"
+        ))
+        .into());
     }
-    let variant = table.get(tuner_setup::TAG).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    let variant = table
+        .get(tuner_setup::TAG)
+        .and_then(|v| v.as_str())
+        .unwrap_or("?")
+        .to_string();
     table.insert(key.to_string(), new);
-    toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        anyhow!(UserError::new(format!("{what} {key}: for `{variant}`: {}", e.message().trim())))
-    })
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            anyhow!(UserError::new(format!(
+                "{what} {key}: for `{variant}`: {}",
+                e.message().trim()
+            )))
+        })
 }
 
 /// Small extension so that the data-set name can be checked with a user-facing message.
@@ -518,14 +585,26 @@ mod tests {
         let c = RunConfig::default();
         let text = c.to_toml_string().unwrap();
         assert_eq!(RunConfig::from_toml_str(&text).unwrap(), c);
-        assert!(text.contains("[tuner]") && text.contains("name = \"cdat\""), "{text}");
+        assert!(
+            text.contains("[tuner]") && text.contains("name = \"cdat\""),
+            "{text}"
+        );
     }
 
     #[test]
     fn key_values_parse_as_toml() {
-        assert_eq!(parse_key_value("beta=0.9").unwrap(), ("beta".into(), toml::Value::Float(0.9)));
-        assert_eq!(parse_key_value("hidden=[64, 32]").unwrap().1, toml::Value::Array(vec![64.into(), 32.into()]));
-        assert_eq!(parse_key_value("activation=gelu").unwrap().1, toml::Value::String("gelu".into()));
+        assert_eq!(
+            parse_key_value("beta=0.9").unwrap(),
+            ("beta".into(), toml::Value::Float(0.9))
+        );
+        assert_eq!(
+            parse_key_value("hidden=[64, 32]").unwrap().1,
+            toml::Value::Array(vec![64.into(), 32.into()])
+        );
+        assert_eq!(
+            parse_key_value("activation=gelu").unwrap().1,
+            toml::Value::String("gelu".into())
+        );
         assert!(parse_key_value("novalue").is_err());
     }
 
@@ -533,9 +612,16 @@ mod tests {
     fn set_field_changes_a_hyperparameter_and_rejects_unknown_ones() {
         let t = TunerConfig::default();
         let t2: TunerConfig = set_field(&t, "sigma", toml::Value::Float(1.0), "--sigma").unwrap();
-        assert_eq!(toml::Value::try_from(&t2).unwrap().get("sigma"), Some(&toml::Value::Float(1.0)));
-        let t3: TunerConfig = set_field(&t, "max_lr", toml::Value::Float(3.0), "--tuner-set").unwrap();
-        assert_eq!(toml::Value::try_from(&t3).unwrap().get("max_lr"), Some(&toml::Value::Float(3.0)));
+        assert_eq!(
+            toml::Value::try_from(&t2).unwrap().get("sigma"),
+            Some(&toml::Value::Float(1.0))
+        );
+        let t3: TunerConfig =
+            set_field(&t, "max_lr", toml::Value::Float(3.0), "--tuner-set").unwrap();
+        assert_eq!(
+            toml::Value::try_from(&t3).unwrap().get("max_lr"),
+            Some(&toml::Value::Float(3.0))
+        );
         let e = set_field(&t, "nope", toml::Value::Float(1.0), "--tuner-set").unwrap_err();
         assert!(format!("{e:#}").contains("nope"), "{e:#}");
     }
@@ -546,11 +632,20 @@ mod tests {
         let mut b = a.clone();
         b.seed = 3;
         b.train.steps = Some(10);
-        assert_eq!(a.differing_keys(&b), vec!["seed".to_string(), "train.steps".to_string()]);
-        assert!(a.resume_identity().differing_keys(&{
-            let mut c = a.clone();
-            c.train.steps = Some(99);
-            c
-        }.resume_identity()).is_empty());
+        assert_eq!(
+            a.differing_keys(&b),
+            vec!["seed".to_string(), "train.steps".to_string()]
+        );
+        assert!(a
+            .resume_identity()
+            .differing_keys(
+                &{
+                    let mut c = a.clone();
+                    c.train.steps = Some(99);
+                    c
+                }
+                .resume_identity()
+            )
+            .is_empty());
     }
 }

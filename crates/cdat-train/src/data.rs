@@ -57,12 +57,22 @@ impl RunData {
             block_size: cfg.data.block_size,
         };
         let tt = cdat_data::load_train_test(kind, &dir, &options).map_err(|e| {
-            UserError::new(format!("loading {} from `{}` (--data-dir): {e}", kind.title(), dir.display()))
+            UserError::new(format!(
+                "loading {} from `{}` (--data-dir): {e}",
+                kind.title(),
+                dir.display()
+            ))
         })?;
         Ok(if is_text {
-            RunData::Text { train: tt.train.into_text()?, test: tt.test.into_text()? }
+            RunData::Text {
+                train: tt.train.into_text()?,
+                test: tt.test.into_text()?,
+            }
         } else {
-            RunData::Image { train: tt.train.into_image()?, test: tt.test.into_image()? }
+            RunData::Image {
+                train: tt.train.into_image()?,
+                test: tt.test.into_image()?,
+            }
         })
     }
 
@@ -94,7 +104,9 @@ impl RunData {
                     num_classes: train.num_classes(),
                 }
             }
-            RunData::Text { train, .. } => DataSpec::Text { vocab_size: train.vocab().len() },
+            RunData::Text { train, .. } => DataSpec::Text {
+                vocab_size: train.vocab().len(),
+            },
         }
     }
 
@@ -107,21 +119,31 @@ impl RunData {
     }
 
     /// The batch of the given training examples on `device`.
-    pub fn train_batch<B: Backend>(&self, indices: Option<&[usize]>, device: &B::Device) -> Batch<B> {
+    pub fn train_batch<B: Backend>(
+        &self,
+        indices: Option<&[usize]>,
+        device: &B::Device,
+    ) -> Batch<B> {
         match self {
             RunData::Image { train, .. } => {
                 let b = match indices {
                     Some(i) => train.batch::<B>(i, device),
                     None => train.full_batch::<B>(device),
                 };
-                Batch::Image { images: b.images, labels: b.labels }
+                Batch::Image {
+                    images: b.images,
+                    labels: b.labels,
+                }
             }
             RunData::Text { train, .. } => {
                 let b = match indices {
                     Some(i) => train.batch::<B>(i, device),
                     None => train.full_batch::<B>(device),
                 };
-                Batch::Text { inputs: b.inputs, targets: b.targets }
+                Batch::Text {
+                    inputs: b.inputs,
+                    targets: b.targets,
+                }
             }
         }
     }
@@ -187,7 +209,11 @@ pub fn evaluate<B: Backend>(
     device: &B::Device,
 ) -> Evaluation {
     use burn::tensor::ElementConversion;
-    let n = if test { data.test_len() } else { data.train_len() };
+    let n = if test {
+        data.test_len()
+    } else {
+        data.train_len()
+    };
     let num_outputs = data.num_outputs();
     let mut loss_sum = 0.0;
     let mut acc_sum = 0.0;
@@ -200,12 +226,18 @@ pub fn evaluate<B: Backend>(
             RunData::Image { train, test: te } => {
                 let set = if test { te } else { train };
                 let b = set.batch::<B>(&idx, device);
-                Batch::Image { images: b.images, labels: b.labels }
+                Batch::Image {
+                    images: b.images,
+                    labels: b.labels,
+                }
             }
             RunData::Text { train, test: te } => {
                 let set = if test { te } else { train };
                 let b = set.batch::<B>(&idx, device);
-                Batch::Text { inputs: b.inputs, targets: b.targets }
+                Batch::Text {
+                    inputs: b.inputs,
+                    targets: b.targets,
+                }
             }
         };
         let (l, a) = match &batch {
@@ -221,7 +253,10 @@ pub fn evaluate<B: Backend>(
             Batch::Text { inputs, targets } => {
                 let logits = model.sequence_logits(inputs.clone());
                 let a = cdat_models::sequence_accuracy(logits.clone(), targets.clone());
-                (cdat_models::sequence_cross_entropy(logits, targets.clone()), a)
+                (
+                    cdat_models::sequence_cross_entropy(logits, targets.clone()),
+                    a,
+                )
             }
         };
         loss_sum += l.into_scalar().elem::<f64>() * m;
@@ -229,7 +264,10 @@ pub fn evaluate<B: Backend>(
         start = end;
     }
     let n = n.max(1) as f64;
-    Evaluation { loss: loss_sum / n, accuracy: acc_sum / n }
+    Evaluation {
+        loss: loss_sum / n,
+        accuracy: acc_sum / n,
+    }
 }
 
 /// The model's full configuration: the default for its name and the data, with the fields of
@@ -237,7 +275,11 @@ pub fn evaluate<B: Backend>(
 ///
 /// A model with a `block_size` (the language model) gets the data's block size unless
 /// `model.config` sets it.
-pub fn resolve_model_config(section: &ModelSection, spec: &DataSpec, data_block_size: usize) -> Result<ModelConfig> {
+pub fn resolve_model_config(
+    section: &ModelSection,
+    spec: &DataSpec,
+    data_block_size: usize,
+) -> Result<ModelConfig> {
     let base = ModelConfig::from_name(&section.name, spec)
         .map_err(|e| UserError::new(format!("--model / model.name: {e}")))?;
     let mut json = serde_json::to_value(&base)?;
@@ -247,7 +289,10 @@ pub fn resolve_model_config(section: &ModelSection, spec: &DataSpec, data_block_
         .and_then(|v| v.as_object_mut())
         .ok_or_else(|| anyhow::anyhow!("unexpected model configuration layout"))?;
     if inner.contains_key("block_size") && !section.config.contains_key("block_size") {
-        inner.insert("block_size".into(), serde_json::Value::from(data_block_size));
+        inner.insert(
+            "block_size".into(),
+            serde_json::Value::from(data_block_size),
+        );
     }
     for (k, v) in &section.config {
         if !inner.contains_key(k) {
@@ -263,6 +308,10 @@ pub fn resolve_model_config(section: &ModelSection, spec: &DataSpec, data_block_
         inner.insert(k.clone(), serde_json::to_value(v)?);
     }
     serde_json::from_value(json).map_err(|e| {
-        UserError::new(format!("--model-set / model.config for model `{}`: {e}", section.name)).into()
+        UserError::new(format!(
+            "--model-set / model.config for model `{}`: {e}",
+            section.name
+        ))
+        .into()
     })
 }

@@ -47,13 +47,20 @@ pub fn train_command(args: &TrainArgs) -> Result<()> {
         return Ok(());
     }
     if args.resume && config.output.dir.is_none() {
-        return Err(error::UserError::new("--resume needs --out DIR (the folder of the run to continue)").into());
+        return Err(error::UserError::new(
+            "--resume needs --out DIR (the folder of the run to continue)",
+        )
+        .into());
     }
     config.validate()?;
     let data = RunData::load(&config)?;
     let prepared = run::prepare(config, &data, run::default_out_dir)?;
     let backend = run::resolve_backend(&prepared.config)?;
-    let opts = RunOptions { resume: args.resume, force: args.force, progress: !args.no_progress };
+    let opts = RunOptions {
+        resume: args.resume,
+        force: args.force,
+        progress: !args.no_progress,
+    };
     let result = run::execute(&prepared, &data, &backend, opts)?;
     println!("{}", run::report(&result));
     Ok(())
@@ -62,5 +69,8 @@ pub fn train_command(args: &TrainArgs) -> Result<()> {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -89,8 +89,10 @@ impl MetricsWriter {
     /// Keeps the records of steps `<= last_step` of an existing file, rewrites it with them,
     /// and opens it for appending. Returns the kept records.
     pub fn resume(path: &Path, last_step: usize) -> Result<(Self, Vec<StepRecord>)> {
-        let records: Vec<StepRecord> =
-            read_metrics(path)?.into_iter().filter(|r| r.step <= last_step).collect();
+        let records: Vec<StepRecord> = read_metrics(path)?
+            .into_iter()
+            .filter(|r| r.step <= last_step)
+            .collect();
         let mut text = String::new();
         for r in &records {
             text.push_str(&serde_json::to_string(r)?);
@@ -204,36 +206,70 @@ pub struct Divergence {
 }
 
 /// The summary of a run from its records.
-pub fn summarize(records: &[StepRecord], steps_planned: usize, divergence: Option<&Divergence>) -> Summary {
-    let losses: Vec<(usize, f64)> = records.iter().filter_map(|r| r.loss.map(|l| (r.step, l))).collect();
-    let last5: Vec<f64> = records.iter().rev().take(5).map(|r| r.loss.unwrap_or(f64::INFINITY)).collect();
-    let last5_mean = if last5.is_empty() { None } else { finite(last5.iter().sum::<f64>() / last5.len() as f64) };
-    let best = losses.iter().copied().fold(None::<(usize, f64)>, |acc, (s, l)| match acc {
-        Some((_, b)) if b <= l => acc,
-        _ => Some((s, l)),
-    });
+pub fn summarize(
+    records: &[StepRecord],
+    steps_planned: usize,
+    divergence: Option<&Divergence>,
+) -> Summary {
+    let losses: Vec<(usize, f64)> = records
+        .iter()
+        .filter_map(|r| r.loss.map(|l| (r.step, l)))
+        .collect();
+    let last5: Vec<f64> = records
+        .iter()
+        .rev()
+        .take(5)
+        .map(|r| r.loss.unwrap_or(f64::INFINITY))
+        .collect();
+    let last5_mean = if last5.is_empty() {
+        None
+    } else {
+        finite(last5.iter().sum::<f64>() / last5.len() as f64)
+    };
+    let best = losses
+        .iter()
+        .copied()
+        .fold(None::<(usize, f64)>, |acc, (s, l)| match acc {
+            Some((_, b)) if b <= l => acc,
+            _ => Some((s, l)),
+        });
     let lrs: Vec<f64> = records.iter().filter_map(|r| r.lr).collect();
     let last_with = |f: fn(&StepRecord) -> Option<f64>| records.iter().rev().find_map(f);
     Summary {
-        status: if divergence.is_some() { "diverged" } else { "completed" }.into(),
+        status: if divergence.is_some() {
+            "diverged"
+        } else {
+            "completed"
+        }
+        .into(),
         diverged: divergence.is_some(),
         diverged_at_step: divergence.map(|d| d.step),
         divergence_reason: divergence.map(|d| d.reason.clone()),
         steps_planned,
         steps_recorded: records.len(),
         final_loss: records.last().and_then(|r| r.loss),
-        last5_mean_loss: if divergence.is_some() { None } else { last5_mean },
+        last5_mean_loss: if divergence.is_some() {
+            None
+        } else {
+            last5_mean
+        },
         best_loss: best.map(|b| b.1),
         best_loss_step: best.map(|b| b.0),
         initial_loss: records.first().and_then(|r| r.loss),
         final_lr: records.last().and_then(|r| r.lr),
         mean_lr: (!lrs.is_empty()).then(|| lrs.iter().sum::<f64>() / lrs.len() as f64),
         final_sharpness: last_with(|r| r.sharpness),
-        max_sharpness: records.iter().filter_map(|r| r.sharpness).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x)))),
+        max_sharpness: records
+            .iter()
+            .filter_map(|r| r.sharpness)
+            .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x)))),
         final_lr_times_sharpness: last_with(|r| r.lr_times_sharpness),
         final_train_accuracy: last_with(|r| r.train_accuracy),
         final_test_accuracy: last_with(|r| r.test_accuracy),
-        best_test_accuracy: records.iter().filter_map(|r| r.test_accuracy).fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x)))),
+        best_test_accuracy: records
+            .iter()
+            .filter_map(|r| r.test_accuracy)
+            .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x)))),
         final_test_loss: last_with(|r| r.test_loss),
         total_loss_evals: records.iter().map(|r| r.loss_evals).sum(),
         total_grad_evals: records.iter().map(|r| r.grad_evals).sum(),
@@ -249,7 +285,12 @@ mod tests {
     use super::*;
 
     fn rec(step: usize, loss: f64) -> StepRecord {
-        StepRecord { step, loss: finite(loss), lr: Some(0.1), ..StepRecord::default() }
+        StepRecord {
+            step,
+            loss: finite(loss),
+            lr: Some(0.1),
+            ..StepRecord::default()
+        }
     }
 
     #[test]
@@ -266,7 +307,10 @@ mod tests {
     fn diverged_runs_have_no_selection_loss() {
         let mut records: Vec<StepRecord> = (1..=3).map(|s| rec(s, 1.0)).collect();
         records.push(rec(4, f64::NAN));
-        let d = Divergence { step: 4, reason: "loss is not finite".into() };
+        let d = Divergence {
+            step: 4,
+            reason: "loss is not finite".into(),
+        };
         let s = summarize(&records, 10, Some(&d));
         assert!(s.diverged);
         assert_eq!(s.diverged_at_step, Some(4));

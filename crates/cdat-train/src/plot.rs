@@ -46,7 +46,10 @@ const RED: RGBColor = RGBColor(214, 39, 40);
 const GREY: RGBColor = RGBColor(90, 90, 90);
 
 fn points(records: &[StepRecord], f: impl Fn(&StepRecord) -> Option<f64>) -> Vec<(f64, f64)> {
-    records.iter().filter_map(|r| f(r).map(|y| (r.step as f64, y))).collect()
+    records
+        .iter()
+        .filter_map(|r| f(r).map(|y| (r.step as f64, y)))
+        .collect()
 }
 
 fn panels(records: &[StepRecord]) -> Vec<Panel> {
@@ -57,8 +60,20 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
             y_label: "loss",
             log_y: true,
             series: vec![
-                Series { label: "train loss (batch)", points: points(records, |r| r.loss), color: BLUE, markers: false, dashed: false },
-                Series { label: "test loss", points: points(records, |r| r.test_loss), color: ORANGE, markers: true, dashed: false },
+                Series {
+                    label: "train loss (batch)",
+                    points: points(records, |r| r.loss),
+                    color: BLUE,
+                    markers: false,
+                    dashed: false,
+                },
+                Series {
+                    label: "test loss",
+                    points: points(records, |r| r.test_loss),
+                    color: ORANGE,
+                    markers: true,
+                    dashed: false,
+                },
             ],
         },
         Panel {
@@ -66,7 +81,13 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
             title: "Learning rate η",
             y_label: "η",
             log_y: true,
-            series: vec![Series { label: "η", points: points(records, |r| r.lr), color: GREEN, markers: false, dashed: false }],
+            series: vec![Series {
+                label: "η",
+                points: points(records, |r| r.lr),
+                color: GREEN,
+                markers: false,
+                dashed: false,
+            }],
         },
         Panel {
             file: "sharpness",
@@ -81,7 +102,13 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
                     markers: false,
                     dashed: true,
                 },
-                Series { label: "λmax", points: points(records, |r| r.sharpness), color: RED, markers: true, dashed: false },
+                Series {
+                    label: "λmax",
+                    points: points(records, |r| r.sharpness),
+                    color: RED,
+                    markers: true,
+                    dashed: false,
+                },
             ],
         },
         Panel {
@@ -95,13 +122,22 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
                     points: if records.is_empty() {
                         Vec::new()
                     } else {
-                        vec![(records[0].step as f64, 2.0), (records[records.len() - 1].step as f64, 2.0)]
+                        vec![
+                            (records[0].step as f64, 2.0),
+                            (records[records.len() - 1].step as f64, 2.0),
+                        ]
                     },
                     color: GREY,
                     markers: false,
                     dashed: true,
                 },
-                Series { label: "η·λmax", points: points(records, |r| r.lr_times_sharpness), color: RED, markers: true, dashed: false },
+                Series {
+                    label: "η·λmax",
+                    points: points(records, |r| r.lr_times_sharpness),
+                    color: RED,
+                    markers: true,
+                    dashed: false,
+                },
             ],
         },
     ]
@@ -118,25 +154,29 @@ pub fn render_all(records: &[StepRecord], dir: &Path) -> Result<()> {
         {
             let root = BitMapBackend::new(&png, (900, 560)).into_drawing_area();
             draw(&root, p).with_context(|| format!("drawing {}", png.display()))?;
-            root.present().map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
+            root.present()
+                .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
         }
         {
             let root = SVGBackend::new(&svg, (900, 560)).into_drawing_area();
             draw(&root, p).with_context(|| format!("drawing {}", svg.display()))?;
-            root.present().map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
+            root.present()
+                .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
         }
     }
     let png = dir.join("overview.png");
     {
         let root = BitMapBackend::new(&png, (1600, 1000)).into_drawing_area();
         overview(&root, &panels)?;
-        root.present().map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
     }
     let svg = dir.join("overview.svg");
     {
         let root = SVGBackend::new(&svg, (1600, 1000)).into_drawing_area();
         overview(&root, &panels)?;
-        root.present().map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
     }
     Ok(())
 }
@@ -167,16 +207,29 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
     let all: Vec<(f64, f64)> = usable.iter().flatten().copied().collect();
     if all.is_empty() {
         let style = TextStyle::from((FAMILY, 22).into_font()).color(&BLACK);
-        area.draw_text(&format!("{}: nothing measured", panel.title), &style, (40, 40)).map_err(e)?;
+        area.draw_text(
+            &format!("{}: nothing measured", panel.title),
+            &style,
+            (40, 40),
+        )
+        .map_err(e)?;
         return Ok(());
     }
-    let (mut x0, mut x1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (mut y0, mut y1) = all.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (mut x0, mut x1) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (mut y0, mut y1) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
     if x1 <= x0 {
         x0 -= 0.5;
         x1 += 0.5;
     }
-    let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5_f64.max(0.05 * y0.abs()) };
+    let pad = if y1 > y0 {
+        0.05 * (y1 - y0)
+    } else {
+        0.5_f64.max(0.05 * y0.abs())
+    };
     y0 -= pad;
     y1 += pad;
     if !panel.log_y && panel.series.iter().any(|s| s.label == "2") {
@@ -197,7 +250,11 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
     chart
         .configure_mesh()
         .x_desc("step")
-        .y_desc(if log_y { format!("{} (log scale)", panel.y_label) } else { panel.y_label.to_string() })
+        .y_desc(if log_y {
+            format!("{} (log scale)", panel.y_label)
+        } else {
+            panel.y_label.to_string()
+        })
         .label_style((FAMILY, 15))
         .axis_desc_style((FAMILY, 17))
         .y_label_formatter(&y_fmt)
@@ -218,12 +275,19 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
                 .draw_series(DashedLineSeries::new(dashed, 8, 6, style))
                 .map_err(e)?
         } else {
-            chart.draw_series(LineSeries::new(pts.clone(), style)).map_err(e)?
+            chart
+                .draw_series(LineSeries::new(pts.clone(), style))
+                .map_err(e)?
         };
-        anno.label(s.label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        anno.label(s.label).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+        });
         if s.markers && pts.len() <= 400 {
             chart
-                .draw_series(pts.iter().map(|&(x, y)| Circle::new((x, y), 3, color.filled())))
+                .draw_series(
+                    pts.iter()
+                        .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+                )
                 .map_err(e)?;
         }
     }

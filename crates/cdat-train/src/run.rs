@@ -14,7 +14,13 @@ use crate::trainer::{RunResult, TrainJob};
 use crate::tuner_setup;
 
 /// Files a run writes into its folder (what `--force` removes).
-pub const RUN_FILES: &[&str] = &["config.toml", "model.json", "metrics.jsonl", "summary.json", checkpoint::FILE_NAME];
+pub const RUN_FILES: &[&str] = &[
+    "config.toml",
+    "model.json",
+    "metrics.jsonl",
+    "summary.json",
+    checkpoint::FILE_NAME,
+];
 
 /// How to treat an existing output folder.
 #[derive(Clone, Copy, Debug, Default)]
@@ -36,7 +42,11 @@ pub struct Prepared {
 }
 
 /// Checks the configuration and that it fits the data.
-pub fn prepare(mut config: RunConfig, data: &RunData, default_out: impl FnOnce(&RunConfig) -> PathBuf) -> Result<Prepared> {
+pub fn prepare(
+    mut config: RunConfig,
+    data: &RunData,
+    default_out: impl FnOnce(&RunConfig) -> PathBuf,
+) -> Result<Prepared> {
     config.validate()?;
     let model_config = resolve_model_config(&config.model, &data.spec(), config.data.block_size)?;
     if let Some(bs) = config.train.batch_size {
@@ -49,7 +59,10 @@ pub fn prepare(mut config: RunConfig, data: &RunData, default_out: impl FnOnce(&
         }
     }
     if config.horizon_from_run {
-        let batches_per_epoch = config.train.batch_size.map_or(1, |b| data.train_len() / b.max(1));
+        let batches_per_epoch = config
+            .train
+            .batch_size
+            .map_or(1, |b| data.train_len() / b.max(1));
         let steps = config.total_steps(batches_per_epoch);
         tuner_setup::set_horizon(&mut config.tuner, steps);
         config.horizon_from_run = false;
@@ -57,7 +70,10 @@ pub fn prepare(mut config: RunConfig, data: &RunData, default_out: impl FnOnce(&
     if config.output.dir.is_none() {
         config.output.dir = Some(default_out(&config));
     }
-    Ok(Prepared { config, model_config })
+    Ok(Prepared {
+        config,
+        model_config,
+    })
 }
 
 /// `runs/<yyyymmdd>-<hhmmss>-<model>-<tuner>` (UTC), made unique with a suffix if taken.
@@ -93,7 +109,12 @@ pub fn timestamp() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Makes `dir` ready for a run of `config`:
@@ -107,20 +128,33 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
         if !path.is_file() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         Ok(RunConfig::from_toml_str(&text).ok())
     };
     if opts.resume {
         if !dir.is_dir() {
-            return Err(user(format!("--resume: output folder `{}` does not exist", dir.display())));
+            return Err(user(format!(
+                "--resume: output folder `{}` does not exist",
+                dir.display()
+            )));
         }
         if !dir.join(checkpoint::FILE_NAME).is_file() {
-            return Err(user(format!("--resume: `{}` holds no {} to resume from", dir.display(), checkpoint::FILE_NAME)));
+            return Err(user(format!(
+                "--resume: `{}` holds no {} to resume from",
+                dir.display(),
+                checkpoint::FILE_NAME
+            )));
         }
         let Some(saved) = saved_config()? else {
-            return Err(user(format!("--resume: `{}` has no readable config.toml", dir.display())));
+            return Err(user(format!(
+                "--resume: `{}` has no readable config.toml",
+                dir.display()
+            )));
         };
-        let diff = saved.resume_identity().differing_keys(&config.resume_identity());
+        let diff = saved
+            .resume_identity()
+            .differing_keys(&config.resume_identity());
         if !diff.is_empty() {
             return Err(user(format!(
                 "--resume: the run in `{}` was made with a different config (keys that differ: {}); \
@@ -132,10 +166,14 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
         return Ok(());
     }
     if dir.exists() && !dir.is_dir() {
-        return Err(user(format!("--out `{}` exists and is not a folder", dir.display())));
+        return Err(user(format!(
+            "--out `{}` exists and is not a folder",
+            dir.display()
+        )));
     }
     if !dir.exists() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating output folder {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating output folder {}", dir.display()))?;
         return Ok(());
     }
     let empty = std::fs::read_dir(dir)?.next().is_none();
@@ -152,13 +190,11 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
                     )));
                 }
             }
-            None => {
-                return Err(user(format!(
-                    "--out `{}` exists and is not a cdat-train run folder (no readable config.toml); \
+            None => return Err(user(format!(
+                "--out `{}` exists and is not a cdat-train run folder (no readable config.toml); \
                      use --force to write into it anyway, or another --out",
-                    dir.display()
-                )))
-            }
+                dir.display()
+            ))),
         }
     }
     for f in RUN_FILES {
@@ -175,10 +211,23 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
 }
 
 /// Trains one prepared run on a resolved backend, writing into its output folder.
-pub fn execute(prepared: &Prepared, data: &RunData, backend: &Resolved, opts: RunOptions) -> Result<RunResult> {
-    let dir = prepared.config.output.dir.clone().context("output folder not set")?;
+pub fn execute(
+    prepared: &Prepared,
+    data: &RunData,
+    backend: &Resolved,
+    opts: RunOptions,
+) -> Result<RunResult> {
+    let dir = prepared
+        .config
+        .output
+        .dir
+        .clone()
+        .context("output folder not set")?;
     prepare_out_dir(&prepared.config, &dir, opts)?;
-    checkpoint::write_atomically(&dir.join("config.toml"), config_file_text(&prepared.config)?.as_bytes())?;
+    checkpoint::write_atomically(
+        &dir.join("config.toml"),
+        config_file_text(&prepared.config)?.as_bytes(),
+    )?;
     checkpoint::write_atomically(
         &dir.join("model.json"),
         serde_json::to_string_pretty(&prepared.model_config)?.as_bytes(),
@@ -207,7 +256,9 @@ pub fn config_file_text(config: &RunConfig) -> Result<String> {
 
 /// Resolves the backend, printing the fallback notice to stderr.
 pub fn resolve_backend(config: &RunConfig) -> Result<Resolved> {
-    backend::resolve(config.backend, config.precision, &mut |msg| eprintln!("{msg}"))
+    backend::resolve(config.backend, config.precision, &mut |msg| {
+        eprintln!("{msg}")
+    })
 }
 
 /// A one-paragraph report of a finished run for the terminal.

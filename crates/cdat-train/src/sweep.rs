@@ -36,7 +36,13 @@ pub struct SweepArgs {
     #[arg(long, default_value_t = -6, allow_negative_numbers = true, value_name = "K", help_heading = "Grid")]
     pub lr_log2_min: i32,
     /// Largest learning rate of the lr grid, as a power of 2.
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true, value_name = "K", help_heading = "Grid")]
+    #[arg(
+        long,
+        default_value_t = 2,
+        allow_negative_numbers = true,
+        value_name = "K",
+        help_heading = "Grid"
+    )]
     pub lr_log2_max: i32,
     /// Spacing of the lr grid in powers of 2.
     #[arg(long, default_value_t = 1, value_name = "D", help_heading = "Grid")]
@@ -77,14 +83,15 @@ struct Row {
 pub fn run_sweep(args: &SweepArgs) -> Result<String> {
     let user = |m: String| -> anyhow::Error { UserError::new(m).into() };
     if args.train.resume {
-        return Err(user("sweep: --resume is not supported; rerun the sweep (same config folders are reused)".into()));
+        return Err(user(
+            "sweep: --resume is not supported; rerun the sweep (same config folders are reused)"
+                .into(),
+        ));
     }
     let base = args.train.resolve()?;
-    let root = base
-        .output
-        .dir
-        .clone()
-        .unwrap_or_else(|| run::unique(Path::new("runs").join(format!("sweep-{}", run::timestamp()))));
+    let root = base.output.dir.clone().unwrap_or_else(|| {
+        run::unique(Path::new("runs").join(format!("sweep-{}", run::timestamp())))
+    });
     let points = grid(args, &base, &root)?;
     let data = RunData::load(&base)?;
     let mut prepared = Vec::new();
@@ -95,11 +102,18 @@ pub fn run_sweep(args: &SweepArgs) -> Result<String> {
         prepared.push(prep);
     }
     if root.exists() && !root.is_dir() {
-        return Err(user(format!("--out `{}` exists and is not a folder", root.display())));
+        return Err(user(format!(
+            "--out `{}` exists and is not a folder",
+            root.display()
+        )));
     }
     std::fs::create_dir_all(&root)?;
     let backend = run::resolve_backend(&base)?;
-    let opts = RunOptions { resume: false, force: args.train.force, progress: !args.train.no_progress };
+    let opts = RunOptions {
+        resume: false,
+        force: args.train.force,
+        progress: !args.train.no_progress,
+    };
     let mut rows = Vec::new();
     for (i, (p, prep)) in points.iter().zip(&prepared).enumerate() {
         let dir = prep.config.output.dir.clone().unwrap_or_default();
@@ -110,14 +124,26 @@ pub fn run_sweep(args: &SweepArgs) -> Result<String> {
                 eprintln!(
                     "      {}{}",
                     s.status,
-                    s.last5_mean_loss.map_or(String::new(), |l| format!(", mean loss of last 5 steps {l:.4}"))
+                    s.last5_mean_loss.map_or(String::new(), |l| format!(
+                        ", mean loss of last 5 steps {l:.4}"
+                    ))
                 );
-                Row { point: p.clone(), summary: Some(r.summary), error: None, dir }
+                Row {
+                    point: p.clone(),
+                    summary: Some(r.summary),
+                    error: None,
+                    dir,
+                }
             }
             Err(e) if crate::error::exit_code(&e) == crate::error::EXIT_USAGE => return Err(e),
             Err(e) => {
                 eprintln!("      failed: {e:#}");
-                Row { point: p.clone(), summary: None, error: Some(format!("{e:#}")), dir }
+                Row {
+                    point: p.clone(),
+                    summary: None,
+                    error: Some(format!("{e:#}")),
+                    dir,
+                }
             }
         };
         rows.push(row);
@@ -126,9 +152,17 @@ pub fn run_sweep(args: &SweepArgs) -> Result<String> {
     let md = write_tables(&root, args.grid, &rows)?;
     let failed = rows.iter().filter(|r| r.error.is_some()).count();
     if failed > 0 {
-        anyhow::bail!("{failed} of {} sweep runs failed; see {}/sweep.md", rows.len(), root.display());
+        anyhow::bail!(
+            "{failed} of {} sweep runs failed; see {}/sweep.md",
+            rows.len(),
+            root.display()
+        );
     }
-    Ok(format!("{md}\nSweep files: {}/sweep.csv, {}/sweep.md", root.display(), root.display()))
+    Ok(format!(
+        "{md}\nSweep files: {}/sweep.csv, {}/sweep.md",
+        root.display(),
+        root.display()
+    ))
 }
 
 fn grid(args: &SweepArgs, base: &RunConfig, root: &Path) -> Result<Vec<Point>> {
@@ -137,9 +171,13 @@ fn grid(args: &SweepArgs, base: &RunConfig, root: &Path) -> Result<Vec<Point>> {
     match args.grid {
         GridKind::Lr => {
             if args.lr_log2_min > args.lr_log2_max || args.lr_log2_step == 0 {
-                return Err(user("sweep: need --lr-log2-min <= --lr-log2-max and --lr-log2-step >= 1".into()));
+                return Err(user(
+                    "sweep: need --lr-log2-min <= --lr-log2-max and --lr-log2-step >= 1".into(),
+                ));
             }
-            let ks: Vec<i32> = (args.lr_log2_min..=args.lr_log2_max).step_by(args.lr_log2_step as usize).collect();
+            let ks: Vec<i32> = (args.lr_log2_min..=args.lr_log2_max)
+                .step_by(args.lr_log2_step as usize)
+                .collect();
             let tuner = match tuner_setup::lr_key(&base.tuner) {
                 Some(_) => base.tuner.clone(),
                 None if args.train.tuner.is_none() => tuner_setup::default_tuner("constant")?,
@@ -153,33 +191,63 @@ fn grid(args: &SweepArgs, base: &RunConfig, root: &Path) -> Result<Vec<Point>> {
             let lr_key = tuner_setup::lr_key(&tuner).unwrap_or("lr");
             for (i, &k) in ks.iter().enumerate() {
                 let mut cfg = base.clone();
-                cfg.tuner = set_field(&tuner, lr_key, toml::Value::Float(2f64.powi(k)), "sweep --grid lr")?;
-                cfg.horizon_from_run = base.horizon_from_run && tuner_setup::has_horizon(&cfg.tuner);
+                cfg.tuner = set_field(
+                    &tuner,
+                    lr_key,
+                    toml::Value::Float(2f64.powi(k)),
+                    "sweep --grid lr",
+                )?;
+                cfg.horizon_from_run =
+                    base.horizon_from_run && tuner_setup::has_horizon(&cfg.tuner);
                 let name = format!("lr_2^{k}");
                 cfg.output.dir = Some(root.join(&name));
-                points.push(Point { name, coords: vec![(i, ks.len())], lr_log2: Some(k), sigma: None, batch: None, config: cfg });
+                points.push(Point {
+                    name,
+                    coords: vec![(i, ks.len())],
+                    lr_log2: Some(k),
+                    sigma: None,
+                    batch: None,
+                    config: cfg,
+                });
             }
         }
         GridKind::SigmaBatch => {
-            let tuner = tuner_with_key(base, tuner_setup::SIGMA_KEY, "cdat", args.train.tuner.is_some())?;
+            let tuner = tuner_with_key(
+                base,
+                tuner_setup::SIGMA_KEY,
+                "cdat",
+                args.train.tuner.is_some(),
+            )?;
             let batches: Vec<Option<usize>> = args
                 .batch_sizes
                 .iter()
                 .map(|b| match b.trim() {
                     "full" => Ok(None),
-                    s => s.parse::<usize>().map(Some).map_err(|_| user(format!("--batch-sizes: `{s}` is not a number or `full`"))),
+                    s => s.parse::<usize>().map(Some).map_err(|_| {
+                        user(format!("--batch-sizes: `{s}` is not a number or `full`"))
+                    }),
                 })
                 .collect::<Result<_>>()?;
             if args.sigmas.is_empty() || batches.is_empty() {
-                return Err(user("sweep: --sigmas and --batch-sizes need at least one value each".into()));
+                return Err(user(
+                    "sweep: --sigmas and --batch-sizes need at least one value each".into(),
+                ));
             }
             for (i, &s) in args.sigmas.iter().enumerate() {
                 for (j, &b) in batches.iter().enumerate() {
                     let mut cfg = base.clone();
-                    cfg.tuner = set_field(&tuner, tuner_setup::SIGMA_KEY, toml::Value::Float(s), "--sigmas")?;
+                    cfg.tuner = set_field(
+                        &tuner,
+                        tuner_setup::SIGMA_KEY,
+                        toml::Value::Float(s),
+                        "--sigmas",
+                    )?;
                     cfg.horizon_from_run = false;
                     cfg.train.batch_size = b;
-                    let name = format!("sigma_{s}_batch_{}", b.map_or("full".to_string(), |b| b.to_string()));
+                    let name = format!(
+                        "sigma_{s}_batch_{}",
+                        b.map_or("full".to_string(), |b| b.to_string())
+                    );
                     cfg.output.dir = Some(root.join(&name));
                     points.push(Point {
                         name,
@@ -198,8 +266,16 @@ fn grid(args: &SweepArgs, base: &RunConfig, root: &Path) -> Result<Vec<Point>> {
 
 /// The base tuner if it has `key`, else the default `fallback` tuner (unless `--tuner` was
 /// given explicitly: then it is an error).
-fn tuner_with_key(base: &RunConfig, key: &str, fallback: &str, explicit: bool) -> Result<tuner_setup::TunerConfig> {
-    let has = toml::Value::try_from(&base.tuner).ok().and_then(|v| v.get(key).cloned()).is_some();
+fn tuner_with_key(
+    base: &RunConfig,
+    key: &str,
+    fallback: &str,
+    explicit: bool,
+) -> Result<tuner_setup::TunerConfig> {
+    let has = toml::Value::try_from(&base.tuner)
+        .ok()
+        .and_then(|v| v.get(key).cloned())
+        .is_some();
     if has {
         return Ok(base.tuner.clone());
     }
@@ -218,7 +294,12 @@ fn tuner_with_key(base: &RunConfig, key: &str, fallback: &str, explicit: bool) -
 fn best(rows: &[Row]) -> Option<usize> {
     rows.iter()
         .enumerate()
-        .filter_map(|(i, r)| r.summary.as_ref().and_then(|s| s.last5_mean_loss).map(|l| (i, l)))
+        .filter_map(|(i, r)| {
+            r.summary
+                .as_ref()
+                .and_then(|s| s.last5_mean_loss)
+                .map(|l| (i, l))
+        })
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(i, _)| i)
 }
@@ -245,11 +326,18 @@ fn write_tables(root: &Path, kind: GridKind, rows: &[Row]) -> Result<String> {
             csv,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.2},{},{}",
             r.point.name,
-            r.point.lr_log2.map_or(String::new(), |k| format!("{}", 2f64.powi(k))),
+            r.point
+                .lr_log2
+                .map_or(String::new(), |k| format!("{}", 2f64.powi(k))),
             r.point.lr_log2.map_or(String::new(), |k| k.to_string()),
             r.point.sigma.map_or(String::new(), |s| s.to_string()),
-            r.point.batch.map_or(String::new(), |b| b.map_or("full".into(), |b| b.to_string())),
-            if r.error.is_some() { "failed" } else { &s.status },
+            r.point.batch.map_or(String::new(), |b| b
+                .map_or("full".into(), |b| b.to_string())),
+            if r.error.is_some() {
+                "failed"
+            } else {
+                &s.status
+            },
             s.diverged_at_step.map_or(String::new(), |x| x.to_string()),
             opt(s.last5_mean_loss),
             opt(s.final_loss),
@@ -268,7 +356,8 @@ fn write_tables(root: &Path, kind: GridKind, rows: &[Row]) -> Result<String> {
             status,
             s.last5_mean_loss.map_or("-".into(), |v| format!("{v:.4}")),
             s.final_loss.map_or("-".into(), |v| format!("{v:.4}")),
-            s.final_test_accuracy.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v)),
+            s.final_test_accuracy
+                .map_or("-".into(), |v| format!("{:.1}%", 100.0 * v)),
             s.mean_lr.map_or("-".into(), |v| format!("{v:.3e}")),
             s.final_sharpness.map_or("-".into(), |v| format!("{v:.2}")),
             s.total_time_s,
@@ -279,8 +368,16 @@ fn write_tables(root: &Path, kind: GridKind, rows: &[Row]) -> Result<String> {
     match best {
         Some(b) => {
             let r = &rows[b];
-            let loss = r.summary.as_ref().and_then(|s| s.last5_mean_loss).unwrap_or(f64::NAN);
-            let _ = writeln!(md, "Best (lowest mean training loss over the last 5 steps): **{}** ({loss:.4}).", r.point.name);
+            let loss = r
+                .summary
+                .as_ref()
+                .and_then(|s| s.last5_mean_loss)
+                .unwrap_or(f64::NAN);
+            let _ = writeln!(
+                md,
+                "Best (lowest mean training loss over the last 5 steps): **{}** ({loss:.4}).",
+                r.point.name
+            );
             let edges: Vec<&str> = r
                 .point
                 .coords

@@ -69,10 +69,14 @@ pub fn is_measured(step: usize, every: usize, total: usize) -> bool {
 
 /// Step 1 and every multiple of `every` (never when `every` is 0).
 pub fn is_regular(step: usize, every: usize) -> bool {
-    every > 0 && (step == 1 || step % every == 0)
+    every > 0 && (step == 1 || step.is_multiple_of(every))
 }
 
-fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -> Result<RunResult> {
+fn train<B: Backend>(
+    job: TrainJob<'_>,
+    device: B::Device,
+    backend: &Resolved,
+) -> Result<RunResult> {
     let cfg = job.config;
     let data = job.data;
     HvpBackend::<B>::seed(&device, cfg.seed);
@@ -98,16 +102,26 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
     let (mut writer, mut records) = if job.resume {
         let ckpt = Checkpoint::load(&ckpt_path)?;
         let state: CheckpointState = serde_json::from_slice(
-            ckpt.get("state.json").context("checkpoint has no state.json section")?,
+            ckpt.get("state.json")
+                .context("checkpoint has no state.json section")?,
         )
         .context("checkpoint state.json")?;
         let record = Recorder_::new()
-            .load(ckpt.get("model.mpk").context("checkpoint has no model section")?.to_vec(), &device)
+            .load(
+                ckpt.get("model.mpk")
+                    .context("checkpoint has no model section")?
+                    .to_vec(),
+                &device,
+            )
             .map_err(|e| anyhow::anyhow!("loading the model from the checkpoint: {e}"))?;
         model = model.load_record(record);
         tuner.load_state(ckpt.get("tuner.bin").unwrap_or(&[]))?;
         if let Some(bytes) = ckpt.get("eigvec.f64") {
-            eigvec = Some(vec_from_host::<B>(&model, &checkpoint::bytes_to_f64s(bytes)?, &device)?);
+            eigvec = Some(vec_from_host::<B>(
+                &model,
+                &checkpoint::bytes_to_f64s(bytes)?,
+                &device,
+            )?);
         }
         start_step = state.step;
         initial_loss = state.initial_loss;
@@ -120,7 +134,10 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
 
     let full = full_batch.then(|| data.train_batch::<HvpBackend<B>>(None, &device));
     let bar = progress_bar(job.progress, total_steps as u64, start_step as u64);
-    let power = PowerIterationConfig { max_iters: cfg.sharpness.max_iters, rel_tol: cfg.sharpness.rel_tol };
+    let power = PowerIterationConfig {
+        max_iters: cfg.sharpness.max_iters,
+        rel_tol: cfg.sharpness.rel_tol,
+    };
     let num_outputs = data.num_outputs();
     let started = Instant::now();
     let mut divergence: Option<Divergence> = None;
@@ -147,7 +164,11 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
         let loss_kind = cfg.loss;
         let loss_fn = move |m: &TrainModel<B>| loss_on(m, &batch, loss_kind, num_outputs);
 
-        let mut record = StepRecord { step, epoch, ..StepRecord::default() };
+        let mut record = StepRecord {
+            step,
+            epoch,
+            ..StepRecord::default()
+        };
         if is_measured(step, cfg.sharpness.every, total_steps) {
             // Regular measurements (step 1 and multiples of `every`) carry the warm start on;
             // the extra one at the last step leaves it as it was, so that the state after a
@@ -174,8 +195,22 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
         }
         if is_measured(step, cfg.train.eval_every, total_steps) {
             let valid = model.valid();
-            let tr = evaluate(&valid, data, false, cfg.loss, cfg.train.eval_batch_size, &device);
-            let te = evaluate(&valid, data, true, cfg.loss, cfg.train.eval_batch_size, &device);
+            let tr = evaluate(
+                &valid,
+                data,
+                false,
+                cfg.loss,
+                cfg.train.eval_batch_size,
+                &device,
+            );
+            let te = evaluate(
+                &valid,
+                data,
+                true,
+                cfg.loss,
+                cfg.train.eval_batch_size,
+                &device,
+            );
             record.train_accuracy = finite(tr.accuracy);
             record.train_eval_loss = finite(tr.loss);
             record.test_accuracy = finite(te.accuracy);
@@ -207,7 +242,10 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
                     initial_loss = initial_loss.or(finite(rep.loss));
                 }
                 if !rep.loss.is_finite() {
-                    divergence = Some(Divergence { step, reason: format!("loss is not finite ({})", rep.loss) });
+                    divergence = Some(Divergence {
+                        step,
+                        reason: format!("loss is not finite ({})", rep.loss),
+                    });
                 } else if let Some(l0) = initial_loss {
                     if rep.loss > cfg.train.divergence_factor * l0 {
                         divergence = Some(Divergence {
@@ -222,7 +260,10 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
             }
             Err(StepError::NonFinite { what, value }) => {
                 record.note = Some(format!("step rejected: {what} is not finite ({value})"));
-                divergence = Some(Divergence { step, reason: format!("{what} is not finite ({value})") });
+                divergence = Some(Divergence {
+                    step,
+                    reason: format!("{what} is not finite ({value})"),
+                });
             }
         }
         record.step_time_s = step_start.elapsed().as_secs_f64();
@@ -241,11 +282,14 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
                 step,
                 epoch: step / batches_per_epoch,
                 seed: cfg.seed,
-                data_order: "ChaCha8(seed, stream = epoch) permutation per epoch; full batch: none".into(),
+                data_order: "ChaCha8(seed, stream = epoch) permutation per epoch; full batch: none"
+                    .into(),
                 initial_loss,
                 elapsed_s: elapsed_before + started.elapsed().as_secs_f64(),
                 sharpness_measurements: measurements,
-                eigvec_lengths: eigvec.as_ref().map_or(Vec::new(), |v| v.entries().iter().map(|(_, t)| t.dims()[0]).collect()),
+                eigvec_lengths: eigvec.as_ref().map_or(Vec::new(), |v| {
+                    v.entries().iter().map(|(_, t)| t.dims()[0]).collect()
+                }),
             };
             save_checkpoint::<B>(&ckpt_path, &state, &model, &tuner, eigvec.as_ref())?;
         }
@@ -257,16 +301,26 @@ fn train<B: Backend>(job: TrainJob<'_>, device: B::Device, backend: &Resolved) -
     summary.num_parameters = num_parameters;
     summary.train_examples = data.train_len();
     summary.test_examples = data.test_len();
-    checkpoint::write_atomically(&job.out_dir.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    checkpoint::write_atomically(
+        &job.out_dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?.as_bytes(),
+    )?;
     if cfg.output.plots {
         crate::plot::render_all(&records, &job.out_dir.join("plots"))?;
     }
-    Ok(RunResult { summary, out_dir: job.out_dir.to_path_buf() })
+    Ok(RunResult {
+        summary,
+        out_dir: job.out_dir.to_path_buf(),
+    })
 }
 
 /// The model initialized on the CPU backend with `seed` and moved to `B`: the same initial
 /// weights on every backend and precision.
-fn initial_model<B: Backend>(config: &ModelConfig, seed: u64, device: &B::Device) -> Result<TrainModel<B>> {
+fn initial_model<B: Backend>(
+    config: &ModelConfig,
+    seed: u64,
+    device: &B::Device,
+) -> Result<TrainModel<B>> {
     type Cpu = burn::backend::NdArray<f32>;
     let cpu = burn::backend::ndarray::NdArrayDevice::Cpu;
     <Cpu as Backend>::seed(&cpu, seed);
@@ -310,7 +364,11 @@ fn vec_to_host<B: Backend>(v: &ParamVec<B>) -> Vec<f64> {
 }
 
 /// A parameter-space vector shaped like `model`'s parameters from concatenated values.
-fn vec_from_host<B: Backend>(model: &TrainModel<B>, values: &[f64], device: &B::Device) -> Result<ParamVec<B>> {
+fn vec_from_host<B: Backend>(
+    model: &TrainModel<B>,
+    values: &[f64],
+    device: &B::Device,
+) -> Result<ParamVec<B>> {
     let template = parameters(model);
     anyhow::ensure!(
         template.num_elements() == values.len(),
@@ -326,7 +384,10 @@ fn vec_from_host<B: Backend>(model: &TrainModel<B>, values: &[f64], device: &B::
             let n = t.dims()[0];
             let piece = values[pos..pos + n].to_vec();
             pos += n;
-            (*id, Tensor::<B, 1>::from_data(TensorData::new(piece, [n]), device))
+            (
+                *id,
+                Tensor::<B, 1>::from_data(TensorData::new(piece, [n]), device),
+            )
         })
         .collect();
     Ok(ParamVec::from_entries(entries))
@@ -335,7 +396,12 @@ fn vec_from_host<B: Backend>(model: &TrainModel<B>, values: &[f64], device: &B::
 /// A standard normal start vector for the power iteration, drawn from ChaCha8(seed) on a
 /// stream given by the measurement's index: independent of the backend's RNG state, so a
 /// resumed run draws the same vectors as an uninterrupted one.
-fn random_start<B: Backend>(model: &TrainModel<B>, seed: u64, index: u64, device: &B::Device) -> ParamVec<B> {
+fn random_start<B: Backend>(
+    model: &TrainModel<B>,
+    seed: u64,
+    index: u64,
+    device: &B::Device,
+) -> ParamVec<B> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5348_4152_504E_4553);
     rng.set_stream(index);
     let n = parameters(model).num_elements();
@@ -355,9 +421,15 @@ fn random_start<B: Backend>(model: &TrainModel<B>, seed: u64, index: u64, device
 fn progress_bar(show: bool, total: u64, position: u64) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
         Some(total),
-        if show { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
     );
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} {msg}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} {msg}",
+    ) {
         bar.set_style(style);
     }
     bar.set_position(position);
@@ -367,5 +439,10 @@ fn progress_bar(show: bool, total: u64, position: u64) -> ProgressBar {
 fn progress_message(r: &StepRecord, last_sharpness: Option<f64>) -> String {
     let f = |x: Option<f64>| x.map_or("nan".to_string(), |v| format!("{v:.4}"));
     let s = last_sharpness.map_or("-".to_string(), |v| format!("{v:.2}"));
-    format!("loss {} η {} λmax {}", f(r.loss), r.lr.map_or("nan".into(), |v| format!("{v:.3e}")), s)
+    format!(
+        "loss {} η {} λmax {}",
+        f(r.loss),
+        r.lr.map_or("nan".into(), |v| format!("{v:.3e}")),
+        s
+    )
 }

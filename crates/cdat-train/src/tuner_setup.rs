@@ -31,7 +31,9 @@ pub const HORIZON_KEY: &str = "horizon";
 pub fn lr_key(tuner: &TunerConfig) -> Option<&'static str> {
     match tuner {
         TunerConfig::Constant(_) => Some("lr"),
-        TunerConfig::WarmupConstant(_) | TunerConfig::LinearDecay(_) | TunerConfig::Cosine(_) => Some("peak_lr"),
+        TunerConfig::WarmupConstant(_) | TunerConfig::LinearDecay(_) | TunerConfig::Cosine(_) => {
+            Some("peak_lr")
+        }
         TunerConfig::Hypergradient(_) => Some("initial_lr"),
         _ => None,
     }
@@ -39,19 +41,28 @@ pub fn lr_key(tuner: &TunerConfig) -> Option<&'static str> {
 
 /// Whether the tuner is a schedule with a horizon.
 pub fn has_horizon(tuner: &TunerConfig) -> bool {
-    matches!(tuner, TunerConfig::WarmupConstant(_) | TunerConfig::LinearDecay(_) | TunerConfig::Cosine(_))
+    matches!(
+        tuner,
+        TunerConfig::WarmupConstant(_) | TunerConfig::LinearDecay(_) | TunerConfig::Cosine(_)
+    )
 }
 
 /// Sets a schedule's horizon to the run length.
 pub fn set_horizon(tuner: &mut TunerConfig, steps: usize) {
-    if let TunerConfig::WarmupConstant(c) | TunerConfig::LinearDecay(c) | TunerConfig::Cosine(c) = tuner {
+    if let TunerConfig::WarmupConstant(c) | TunerConfig::LinearDecay(c) | TunerConfig::Cosine(c) =
+        tuner
+    {
         c.horizon = steps.max(1);
     }
 }
 
 /// The variant name of a tuner or optimizer configuration (`cdat`, `gd`, ...).
 pub fn variant_name<T: Serialize>(config: &T) -> Option<String> {
-    toml::Value::try_from(config).ok()?.get(TAG)?.as_str().map(str::to_string)
+    toml::Value::try_from(config)
+        .ok()?
+        .get(TAG)?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The default configuration of the tuner called `name`.

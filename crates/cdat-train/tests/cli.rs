@@ -36,12 +36,21 @@ fn run_fast(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[track_caller]
 fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "expected success, got {:?}:\n{}", o.status, text(o));
+    assert!(
+        o.status.success(),
+        "expected success, got {:?}:\n{}",
+        o.status,
+        text(o)
+    );
 }
 
 /// A clear error: exit status 2, `error:` with the expected words, no panic.
@@ -72,7 +81,8 @@ fn metrics(dir: &Path) -> Vec<Value> {
 }
 
 fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json")).expect("JSON")
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
+        .expect("JSON")
 }
 
 /// The record without its timing fields (which differ between runs).
@@ -117,17 +127,44 @@ fn help_explains_every_flag() {
     assert_ok(&o);
     let t = text(&o);
     for flag in [
-        "--backend", "--config", "--steps", "--out", "--data-dir", "--seed", "--resume", "--force", "--model",
-        "--tuner", "--optimizer", "--lr", "--sigma", "--batch-size", "--epochs", "--eval-every",
-        "--sharpness-every", "--power-iters", "--power-tol", "--checkpoint-every", "--divergence-factor",
-        "--precision", "--dataset", "mesa-vulkan-drivers",
+        "--backend",
+        "--config",
+        "--steps",
+        "--out",
+        "--data-dir",
+        "--seed",
+        "--resume",
+        "--force",
+        "--model",
+        "--tuner",
+        "--optimizer",
+        "--lr",
+        "--sigma",
+        "--batch-size",
+        "--epochs",
+        "--eval-every",
+        "--sharpness-every",
+        "--power-iters",
+        "--power-tol",
+        "--checkpoint-every",
+        "--divergence-factor",
+        "--precision",
+        "--dataset",
+        "mesa-vulkan-drivers",
     ] {
         assert!(t.contains(flag), "--help lacks {flag}");
     }
     let o = run(&["sweep", "--help"]);
     assert_ok(&o);
     let t = text(&o);
-    for flag in ["--grid", "--lr-log2-min", "--lr-log2-max", "--sigmas", "--batch-sizes", "--steps"] {
+    for flag in [
+        "--grid",
+        "--lr-log2-min",
+        "--lr-log2-max",
+        "--sigmas",
+        "--batch-sizes",
+        "--steps",
+    ] {
         assert!(t.contains(flag), "sweep --help lacks {flag}");
     }
 }
@@ -136,16 +173,43 @@ fn help_explains_every_flag() {
 fn short_run_leaves_metrics_summary_plots_and_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = out_dir(&tmp, "run");
-    let o = run_fast(&["--steps", "4", "--sharpness-every", "2", "--eval-every", "2", "--power-iters", "5", "--out", s(&dir)]);
+    let o = run_fast(&[
+        "--steps",
+        "4",
+        "--sharpness-every",
+        "2",
+        "--eval-every",
+        "2",
+        "--power-iters",
+        "5",
+        "--out",
+        s(&dir),
+    ]);
     assert_ok(&o);
-    assert!(text(&o).contains(s(&dir)), "prints where its files are:\n{}", text(&o));
-    for f in ["config.toml", "model.json", "metrics.jsonl", "summary.json", "checkpoint.ckpt"] {
+    assert!(
+        text(&o).contains(s(&dir)),
+        "prints where its files are:\n{}",
+        text(&o)
+    );
+    for f in [
+        "config.toml",
+        "model.json",
+        "metrics.jsonl",
+        "summary.json",
+        "checkpoint.ckpt",
+    ] {
         assert!(dir.join(f).is_file(), "missing {f}");
     }
     for p in ["loss", "lr", "sharpness", "lr_sharpness", "overview"] {
         for ext in ["png", "svg"] {
             let f = dir.join("plots").join(format!("{p}.{ext}"));
-            assert!(std::fs::metadata(&f).map(|m| m.len() > 1000).unwrap_or(false), "missing or empty {}", f.display());
+            assert!(
+                std::fs::metadata(&f)
+                    .map(|m| m.len() > 1000)
+                    .unwrap_or(false),
+                "missing or empty {}",
+                f.display()
+            );
         }
     }
     let m = metrics(&dir);
@@ -153,8 +217,18 @@ fn short_run_leaves_metrics_summary_plots_and_checkpoint() {
     for (i, r) in m.iter().enumerate() {
         assert_eq!(r["step"], i + 1);
         for k in [
-            "epoch", "loss", "lr", "slope", "curvature", "grad_norm", "dir_norm", "loss_evals", "grad_evals",
-            "hvp_evals", "step_time_s", "wall_time_s",
+            "epoch",
+            "loss",
+            "lr",
+            "slope",
+            "curvature",
+            "grad_norm",
+            "dir_norm",
+            "loss_evals",
+            "grad_evals",
+            "hvp_evals",
+            "step_time_s",
+            "wall_time_s",
         ] {
             assert!(r.get(k).is_some(), "step {} lacks {k}: {r}", i + 1);
         }
@@ -163,23 +237,43 @@ fn short_run_leaves_metrics_summary_plots_and_checkpoint() {
     }
     // Measured steps: 1, 2, 4 (every 2 and the last).
     for i in [0, 1, 3] {
-        for k in ["sharpness", "lr_times_sharpness", "train_accuracy", "train_eval_loss", "test_accuracy", "test_loss"] {
+        for k in [
+            "sharpness",
+            "lr_times_sharpness",
+            "train_accuracy",
+            "train_eval_loss",
+            "test_accuracy",
+            "test_loss",
+        ] {
             assert!(m[i][k].as_f64().is_some(), "step {} lacks {k}", i + 1);
         }
         let prod = m[i]["lr"].as_f64().unwrap() * m[i]["sharpness"].as_f64().unwrap();
-        assert!((prod - m[i]["lr_times_sharpness"].as_f64().unwrap()).abs() <= 1e-9 * prod.abs().max(1.0));
+        assert!(
+            (prod - m[i]["lr_times_sharpness"].as_f64().unwrap()).abs()
+                <= 1e-9 * prod.abs().max(1.0)
+        );
     }
     assert!(m[2].get("sharpness").is_none());
     let sm = summary(&dir);
     assert_eq!(sm["status"], "completed");
     assert_eq!(sm["diverged"], false);
     assert_eq!(sm["steps_recorded"], 4);
-    for k in ["final_loss", "last5_mean_loss", "best_loss", "final_sharpness", "final_test_accuracy", "total_time_s"] {
+    for k in [
+        "final_loss",
+        "last5_mean_loss",
+        "best_loss",
+        "final_sharpness",
+        "final_test_accuracy",
+        "total_time_s",
+    ] {
         assert!(sm[k].as_f64().is_some(), "summary lacks {k}: {sm}");
     }
     // The saved config parses and repeats the run.
     let cfg = std::fs::read_to_string(dir.join("config.toml")).unwrap();
-    assert!(cfg.contains("name = \"cdat\"") && cfg.contains("steps = 4"), "{cfg}");
+    assert!(
+        cfg.contains("name = \"cdat\"") && cfg.contains("steps = 4"),
+        "{cfg}"
+    );
 }
 
 #[test]
@@ -187,8 +281,22 @@ fn resume_from_checkpoint_gives_the_same_metrics() {
     // Heavy ball (base-optimizer state), mini-batches (data order), sharpness warm starts and
     // EMAs all cross the checkpoint at step 3.
     let common = [
-        "--optimizer", "momentum", "--tuner-set", "beta=0.5", "--batch-size", "64", "--sharpness-every", "2",
-        "--power-iters", "4", "--eval-every", "3", "--checkpoint-every", "3", "--seed", "7",
+        "--optimizer",
+        "momentum",
+        "--tuner-set",
+        "beta=0.5",
+        "--batch-size",
+        "64",
+        "--sharpness-every",
+        "2",
+        "--power-iters",
+        "4",
+        "--eval-every",
+        "3",
+        "--checkpoint-every",
+        "3",
+        "--seed",
+        "7",
     ];
     let tmp = tempfile::tempdir().unwrap();
     let full = out_dir(&tmp, "full");
@@ -222,7 +330,16 @@ fn resume_from_checkpoint_gives_the_same_metrics() {
 
 #[test]
 fn resume_after_a_crash_past_the_checkpoint_drops_the_extra_lines() {
-    let common = ["--sharpness-every", "2", "--power-iters", "4", "--eval-every", "2", "--checkpoint-every", "2"];
+    let common = [
+        "--sharpness-every",
+        "2",
+        "--power-iters",
+        "4",
+        "--eval-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ];
     let tmp = tempfile::tempdir().unwrap();
     let full = out_dir(&tmp, "full");
     let part = out_dir(&tmp, "part");
@@ -237,9 +354,16 @@ fn resume_after_a_crash_past_the_checkpoint_drops_the_extra_lines() {
     crashed.extend(["--steps", "2", "--out", s(&part), "--force"]);
     assert_ok(&run_fast(&crashed));
     let ck = std::fs::read(part.join("checkpoint.ckpt")).unwrap();
-    let extra: Vec<String> = std::fs::read_to_string(full.join("metrics.jsonl")).unwrap().lines().map(String::from).collect();
-    let mut lines: Vec<String> =
-        std::fs::read_to_string(part.join("metrics.jsonl")).unwrap().lines().map(String::from).collect();
+    let extra: Vec<String> = std::fs::read_to_string(full.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let mut lines: Vec<String> = std::fs::read_to_string(part.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     lines.push(extra[2].clone());
     lines.push("{\"step\":4,\"epo".to_string()); // torn line
     std::fs::write(part.join("metrics.jsonl"), lines.join("\n")).unwrap();
@@ -259,7 +383,18 @@ fn resume_after_a_crash_past_the_checkpoint_drops_the_extra_lines() {
 fn divergence_stops_cleanly_and_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = out_dir(&tmp, "div");
-    let o = run_fast(&["--tuner", "constant", "--lr", "5000", "--steps", "30", "--sharpness-every", "0", "--out", s(&dir)]);
+    let o = run_fast(&[
+        "--tuner",
+        "constant",
+        "--lr",
+        "5000",
+        "--steps",
+        "30",
+        "--sharpness-every",
+        "0",
+        "--out",
+        s(&dir),
+    ]);
     assert_ok(&o);
     assert!(text(&o).contains("diverged"), "{}", text(&o));
     let sm = summary(&dir);
@@ -276,9 +411,29 @@ fn divergence_stops_cleanly_and_is_reported() {
 fn sweep_over_learning_rates_writes_tables_and_flags_the_edge() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = out_dir(&tmp, "sweep");
-    let mut args = vec!["sweep", "--grid", "lr", "--lr-log2-min", "-2", "--lr-log2-max", "12", "--lr-log2-step", "7"];
+    let mut args = vec![
+        "sweep",
+        "--grid",
+        "lr",
+        "--lr-log2-min",
+        "-2",
+        "--lr-log2-max",
+        "12",
+        "--lr-log2-step",
+        "7",
+    ];
     args.extend_from_slice(FAST);
-    args.extend(["--steps", "6", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)]);
+    args.extend([
+        "--steps",
+        "6",
+        "--sharpness-every",
+        "0",
+        "--eval-every",
+        "0",
+        "--no-plots",
+        "--out",
+        s(&dir),
+    ]);
     let o = run(&args);
     assert_ok(&o);
     let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
@@ -289,7 +444,10 @@ fn sweep_over_learning_rates_writes_tables_and_flags_the_edge() {
     assert!(rows[3].contains("diverged"), "{csv}");
     assert!(rows[1].contains(",yes,"), "{csv}");
     let md = std::fs::read_to_string(dir.join("sweep.md")).unwrap();
-    assert!(md.contains("Best") && md.contains("lr_2^-2") && md.contains("edge of the grid"), "{md}");
+    assert!(
+        md.contains("Best") && md.contains("lr_2^-2") && md.contains("edge of the grid"),
+        "{md}"
+    );
     for k in [-2, 5, 12] {
         assert!(dir.join(format!("lr_2^{k}/summary.json")).is_file());
     }
@@ -299,23 +457,56 @@ fn sweep_over_learning_rates_writes_tables_and_flags_the_edge() {
 fn sweep_over_sigma_and_batch_size() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = out_dir(&tmp, "sweep2");
-    let mut args = vec!["sweep", "--grid", "sigma-batch", "--sigmas", "1,2", "--batch-sizes", "128,full"];
+    let mut args = vec![
+        "sweep",
+        "--grid",
+        "sigma-batch",
+        "--sigmas",
+        "1,2",
+        "--batch-sizes",
+        "128,full",
+    ];
     args.extend_from_slice(FAST);
-    args.extend(["--steps", "5", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)]);
+    args.extend([
+        "--steps",
+        "5",
+        "--sharpness-every",
+        "0",
+        "--eval-every",
+        "0",
+        "--no-plots",
+        "--out",
+        s(&dir),
+    ]);
     let o = run(&args);
     assert_ok(&o);
     let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
-    assert!(csv.contains("sigma_1_batch_128") && csv.contains("sigma_2_batch_full"), "{csv}");
+    assert!(
+        csv.contains("sigma_1_batch_128") && csv.contains("sigma_2_batch_full"),
+        "{csv}"
+    );
     assert_eq!(csv.matches(",yes,").count(), 1, "{csv}");
 }
 
 #[test]
 fn bad_names_are_clear_errors() {
-    assert_user_error(&run_fast(&["--model", "nope", "--steps", "1"]), &["--model", "unknown model `nope`", "mlp"]);
-    assert_user_error(&run_fast(&["--tuner", "nope", "--steps", "1"]), &["--tuner", "nope", "cdat"]);
-    assert_user_error(&run_fast(&["--optimizer", "nope", "--steps", "1"]), &["--optimizer", "nope", "adam"]);
-    assert_user_error(&run(&["--backend", "nope"]), &["--backend", "nope", "ndarray"]);
+    assert_user_error(
+        &run_fast(&["--model", "nope", "--steps", "1"]),
+        &["--model", "unknown model `nope`", "mlp"],
+    );
+    assert_user_error(
+        &run_fast(&["--tuner", "nope", "--steps", "1"]),
+        &["--tuner", "nope", "cdat"],
+    );
+    assert_user_error(
+        &run_fast(&["--optimizer", "nope", "--steps", "1"]),
+        &["--optimizer", "nope", "adam"],
+    );
+    assert_user_error(
+        &run(&["--backend", "nope"]),
+        &["--backend", "nope", "ndarray"],
+    );
     assert_user_error(&run_fast(&["--dataset", "nope"]), &["--dataset", "nope"]);
 }
 
@@ -323,43 +514,89 @@ fn bad_names_are_clear_errors() {
 fn bad_numbers_are_clear_errors() {
     assert_user_error(&run_fast(&["--sigma", "0"]), &["sigma", "> 0"]);
     assert_user_error(&run_fast(&["--sigma", "-1"]), &["sigma", "> 0"]);
-    assert_user_error(&run_fast(&["--tuner", "constant", "--lr", "-0.1"]), &["lr", "-0.1"]);
+    assert_user_error(
+        &run_fast(&["--tuner", "constant", "--lr", "-0.1"]),
+        &["lr", "-0.1"],
+    );
     assert_user_error(&run_fast(&["--lr", "0.1"]), &["--lr", "cdat"]);
-    assert_user_error(&run_fast(&["--batch-size", "0"]), &["--batch-size", "at least 1"]);
-    assert_user_error(&run_fast(&["--batch-size", "100000"]), &["--batch-size", "larger than the training set"]);
+    assert_user_error(
+        &run_fast(&["--batch-size", "0"]),
+        &["--batch-size", "at least 1"],
+    );
+    assert_user_error(
+        &run_fast(&["--batch-size", "100000"]),
+        &["--batch-size", "larger than the training set"],
+    );
     assert_user_error(&run_fast(&["--steps", "0"]), &["--steps"]);
-    assert_user_error(&run_fast(&["--precision", "f64", "--steps", "1"]), &["--precision f64"]);
-    assert_user_error(&run_fast(&["--tuner-set", "nope=1"]), &["--tuner-set", "nope"]);
-    assert_user_error(&run_fast(&["--model-set", "nope=1"]), &["model", "nope", "hidden"]);
+    assert_user_error(
+        &run_fast(&["--precision", "f64", "--steps", "1"]),
+        &["--precision f64"],
+    );
+    assert_user_error(
+        &run_fast(&["--tuner-set", "nope=1"]),
+        &["--tuner-set", "nope"],
+    );
+    assert_user_error(
+        &run_fast(&["--model-set", "nope=1"]),
+        &["model", "nope", "hidden"],
+    );
 }
 
 #[test]
 fn missing_data_dir_is_a_clear_error() {
-    assert_user_error(&run_fast(&["--data-dir", "/nonexistent/cdat-data", "--steps", "1"]), &["/nonexistent/cdat-data", "--data-dir"]);
+    assert_user_error(
+        &run_fast(&["--data-dir", "/nonexistent/cdat-data", "--steps", "1"]),
+        &["/nonexistent/cdat-data", "--data-dir"],
+    );
     let tmp = tempfile::tempdir().unwrap();
-    assert_user_error(&run_fast(&["--data-dir", s(tmp.path()), "--steps", "1"]), &["--data-dir", "MNIST"]);
-    assert_user_error(&run_fast(&["--dataset", "cifar10", "--steps", "1"]), &["--data-dir", "cifar10"]);
+    assert_user_error(
+        &run_fast(&["--data-dir", s(tmp.path()), "--steps", "1"]),
+        &["--data-dir", "MNIST"],
+    );
+    assert_user_error(
+        &run_fast(&["--dataset", "cifar10", "--steps", "1"]),
+        &["--data-dir", "cifar10"],
+    );
 }
 
 #[test]
 fn invalid_config_files_name_file_line_and_key() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("missing.toml");
-    assert_user_error(&run(&["--config", s(&missing)]), &["missing.toml", "cannot read"]);
+    assert_user_error(
+        &run(&["--config", s(&missing)]),
+        &["missing.toml", "cannot read"],
+    );
 
     let unknown = tmp.path().join("unknown.toml");
     std::fs::write(&unknown, "seed = 1\n\n[train]\nsteps = 3\nstepz = 4\n").unwrap();
-    assert_user_error(&run(&["--config", s(&unknown)]), &["unknown.toml", "line 5", "stepz"]);
+    assert_user_error(
+        &run(&["--config", s(&unknown)]),
+        &["unknown.toml", "line 5", "stepz"],
+    );
 
     let wrong = tmp.path().join("wrong.toml");
     std::fs::write(&wrong, "[tuner]\nname = \"cdat\"\nsigma = \"big\"\n").unwrap();
-    assert_user_error(&run(&["--config", s(&wrong)]), &["wrong.toml", "line 3", "tuner.sigma", "expected f64"]);
+    assert_user_error(
+        &run(&["--config", s(&wrong)]),
+        &["wrong.toml", "line 3", "tuner.sigma", "expected f64"],
+    );
     let wrong_opt = tmp.path().join("wrong_opt.toml");
-    std::fs::write(&wrong_opt, "seed = 1\n[optimizer]\nname = \"adam\"\nbeta9 = 0.5\n").unwrap();
-    assert_user_error(&run(&["--config", s(&wrong_opt)]), &["wrong_opt.toml", "line 4", "optimizer.beta9"]);
+    std::fs::write(
+        &wrong_opt,
+        "seed = 1\n[optimizer]\nname = \"adam\"\nbeta9 = 0.5\n",
+    )
+    .unwrap();
+    assert_user_error(
+        &run(&["--config", s(&wrong_opt)]),
+        &["wrong_opt.toml", "line 4", "optimizer.beta9"],
+    );
     let wrong_name = tmp.path().join("wrong_name.toml");
     std::fs::write(&wrong_name, "[tuner]\nname = \"cdatt\"\n").unwrap();
-    assert_user_error(&run(&["--config", s(&wrong_name)]), &["wrong_name.toml", "line 2", "cdatt"]);
+    assert_user_error(
+        &run(&["--config", s(&wrong_name)]),
+        &["wrong_name.toml", "line 2", "cdatt"],
+    );
 
     let syntax = tmp.path().join("syntax.toml");
     std::fs::write(&syntax, "[train\nsteps = 3\n").unwrap();
@@ -367,14 +604,25 @@ fn invalid_config_files_name_file_line_and_key() {
 
     let negative = tmp.path().join("negative.toml");
     std::fs::write(&negative, "[tuner]\nname = \"cdat\"\nsigma = -2.0\n").unwrap();
-    assert_user_error(&run(&["--config", s(&negative), "--backend", "ndarray"]), &["sigma", "> 0"]);
+    assert_user_error(
+        &run(&["--config", s(&negative), "--backend", "ndarray"]),
+        &["sigma", "> 0"],
+    );
 }
 
 #[test]
 fn existing_output_folders_are_protected() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = out_dir(&tmp, "run");
-    let base = ["--steps", "2", "--sharpness-every", "0", "--eval-every", "0", "--no-plots"];
+    let base = [
+        "--steps",
+        "2",
+        "--sharpness-every",
+        "0",
+        "--eval-every",
+        "0",
+        "--no-plots",
+    ];
     let mut a: Vec<&str> = base.to_vec();
     a.extend(["--out", s(&dir)]);
     assert_ok(&run_fast(&a));
@@ -383,7 +631,16 @@ fn existing_output_folders_are_protected() {
     // A different config: refused unless --force.
     let mut b = a.clone();
     b.extend(["--sigma", "1.5"]);
-    assert_user_error(&run_fast(&b), &["--out", "different config", "tuner.sigma", "--resume", "--force"]);
+    assert_user_error(
+        &run_fast(&b),
+        &[
+            "--out",
+            "different config",
+            "tuner.sigma",
+            "--resume",
+            "--force",
+        ],
+    );
     b.push("--force");
     assert_ok(&run_fast(&b));
     // A folder that is not a run.
@@ -407,28 +664,66 @@ fn existing_output_folders_are_protected() {
 #[test]
 fn wgpu_without_a_device_fails_clearly_and_auto_falls_back() {
     let small = &FAST[2..]; // without `--backend ndarray`
-    let o = bin().args(small).args(["--backend", "wgpu", "--print-config"]).output().unwrap();
+    let o = bin()
+        .args(small)
+        .args(["--backend", "wgpu", "--print-config"])
+        .output()
+        .unwrap();
     assert_ok(&o); // --print-config does not touch the backend
     let tmp = tempfile::tempdir().unwrap();
     let dir = out_dir(&tmp, "gpu");
     let o = bin()
         .args(small)
-        .args(["--backend", "wgpu", "--steps", "1", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)])
+        .args([
+            "--backend",
+            "wgpu",
+            "--steps",
+            "1",
+            "--sharpness-every",
+            "0",
+            "--eval-every",
+            "0",
+            "--no-plots",
+            "--out",
+            s(&dir),
+        ])
         .output()
         .unwrap();
     if !o.status.success() {
-        assert_user_error(&o, &["--backend wgpu", "apt-get install mesa-vulkan-drivers", "--backend ndarray"]);
+        assert_user_error(
+            &o,
+            &[
+                "--backend wgpu",
+                "apt-get install mesa-vulkan-drivers",
+                "--backend ndarray",
+            ],
+        );
     }
     let dir = out_dir(&tmp, "auto");
     let o = bin()
         .args(small)
-        .args(["--backend", "auto", "--steps", "1", "--sharpness-every", "0", "--eval-every", "0", "--no-plots", "--out", s(&dir)])
+        .args([
+            "--backend",
+            "auto",
+            "--steps",
+            "1",
+            "--sharpness-every",
+            "0",
+            "--eval-every",
+            "0",
+            "--no-plots",
+            "--out",
+            s(&dir),
+        ])
         .env("CDAT_TRAIN_NO_WGPU", "1")
         .output()
         .unwrap();
     assert_ok(&o);
     let t = text(&o);
-    assert!(t.contains("note: no wgpu device") && t.contains("ndarray"), "{t}");
+    assert!(
+        t.contains("note: no wgpu device") && t.contains("ndarray"),
+        "{t}"
+    );
     assert_eq!(t.matches("note:").count(), 1, "one line: {t}");
 }
 
@@ -452,10 +747,25 @@ fn experiment_configs_parse() {
 fn flags_override_the_config_file_and_print_config_shows_the_result() {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("c.toml");
-    std::fs::write(&f, "seed = 5\n[tuner]\nname = \"constant\"\nlr = 0.25\n[train]\nsteps = 9\n").unwrap();
-    let o = run(&["--config", s(&f), "--steps", "3", "--lr", "0.5", "--print-config"]);
+    std::fs::write(
+        &f,
+        "seed = 5\n[tuner]\nname = \"constant\"\nlr = 0.25\n[train]\nsteps = 9\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "--config",
+        s(&f),
+        "--steps",
+        "3",
+        "--lr",
+        "0.5",
+        "--print-config",
+    ]);
     assert_ok(&o);
     let t = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(t.contains("seed = 5") && t.contains("steps = 3") && t.contains("lr = 0.5"), "{t}");
+    assert!(
+        t.contains("seed = 5") && t.contains("steps = 3") && t.contains("lr = 0.5"),
+        "{t}"
+    );
     assert!(!t.contains("steps = 9"));
 }

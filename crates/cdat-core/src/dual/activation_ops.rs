@@ -101,7 +101,8 @@ impl<B: Backend> ActivationOps<Self> for Dual<B> {
         let (o, g) = (output.primal, grad.primal);
         let t_g = grad.tangent.map(|tg| B::sigmoid_backward(o.clone(), tg));
         let t_o = output.tangent.map(|to| {
-            let one_minus_2o = B::float_add_scalar(B::float_mul_scalar(o.clone(), (-2.0).into()), 1.0.into());
+            let one_minus_2o =
+                B::float_add_scalar(B::float_mul_scalar(o.clone(), (-2.0).into()), 1.0.into());
             B::float_mul(B::float_mul(g.clone(), one_minus_2o), to)
         });
         dual(B::sigmoid_backward(o, g), sum_opt::<B>(t_g, t_o))
@@ -110,7 +111,9 @@ impl<B: Backend> ActivationOps<Self> for Dual<B> {
     fn softmax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
         // d softmax(x) = s (t - sum(s t)).
         let s = B::softmax(tensor.primal, dim);
-        let t = tensor.tangent.map(|t| softmax_tangent::<B>(s.clone(), t, dim));
+        let t = tensor
+            .tangent
+            .map(|t| softmax_tangent::<B>(s.clone(), t, dim));
         dual(s, t)
     }
 

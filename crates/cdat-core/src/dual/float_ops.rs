@@ -9,10 +9,9 @@ use super::{Dual, DualTensor};
 use burn_backend::backend::{Backend, ExecutionError};
 use burn_backend::get_device_settings;
 use burn_backend::ops::*;
-use burn_backend::tensor::{BoolTensor, Device, FloatTensor, IntTensor, IndexingUpdateOp};
+use burn_backend::tensor::{BoolTensor, Device, FloatTensor, IndexingUpdateOp, IntTensor};
 use burn_backend::{
-    BoolDType, Distribution, FloatDType, IntDType, Scalar, Shape, Slice,
-    TensorData, TensorMetadata,
+    BoolDType, Distribution, FloatDType, IntDType, Scalar, Shape, Slice, TensorData, TensorMetadata,
 };
 use core::future::Future;
 
@@ -82,11 +81,7 @@ fn square<B: Backend>(x: P<B>) -> P<B> {
 
 /// For a reduction or a selection that picks one element along `dim` at `indices`, the tangent
 /// is the input tangent gathered at those indices.
-fn gather_tangent<B: Backend>(
-    t: Option<P<B>>,
-    dim: usize,
-    indices: &IntTensor<B>,
-) -> Option<P<B>> {
+fn gather_tangent<B: Backend>(t: Option<P<B>>, dim: usize, indices: &IntTensor<B>) -> Option<P<B>> {
     t.map(|t| B::float_gather(dim, t, indices.clone()))
 }
 
@@ -289,9 +284,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         // d(a / b) = ta / b - (a / b) tb / b
         let y = B::float_div(lhs.primal, rhs.primal.clone());
         let ta = lhs.tangent.map(|t| B::float_div(t, rhs.primal.clone()));
-        let tb = rhs.tangent.map(|t| {
-            B::float_neg(B::float_div(B::float_mul(y.clone(), t), rhs.primal.clone()))
-        });
+        let tb = rhs
+            .tangent
+            .map(|t| B::float_neg(B::float_div(B::float_mul(y.clone(), t), rhs.primal.clone())));
         let t = add_opt::<B>(ta, tb, &y.shape());
         dual(y, t)
     }
@@ -324,10 +319,18 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         dual(y, t)
     }
 
-    fn float_cross(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+    fn float_cross(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        dim: usize,
+    ) -> FloatTensor<Self> {
         // d(a x b) = ta x b + a x tb
-        let ta = lhs.tangent.map(|t| B::float_cross(t, rhs.primal.clone(), dim));
-        let tb = rhs.tangent.map(|t| B::float_cross(lhs.primal.clone(), t, dim));
+        let ta = lhs
+            .tangent
+            .map(|t| B::float_cross(t, rhs.primal.clone(), dim));
+        let tb = rhs
+            .tangent
+            .map(|t| B::float_cross(lhs.primal.clone(), t, dim));
         let y = B::float_cross(lhs.primal, rhs.primal, dim);
         let t = add_opt::<B>(ta, tb, &y.shape());
         dual(y, t)
@@ -388,7 +391,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
                 tv.unwrap_or_else(|| zeros_like::<B>(&value.primal)),
             )),
         };
-        dual(B::float_scatter_add(dim, tensor.primal, indices, value.primal), t)
+        dual(
+            B::float_scatter_add(dim, tensor.primal, indices, value.primal),
+            t,
+        )
     }
 
     fn float_scatter_nd(
@@ -413,7 +419,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
                 ),
             },
         };
-        dual(B::float_scatter_nd(data.primal, indices, values.primal, reduction), t)
+        dual(
+            B::float_scatter_nd(data.primal, indices, values.primal, reduction),
+            t,
+        )
     }
 
     fn float_gather_nd(data: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
@@ -443,7 +452,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
                 tv.unwrap_or_else(|| zeros_like::<B>(&value.primal)),
             )),
         };
-        dual(B::float_select_add(tensor.primal, dim, indices, value.primal), t)
+        dual(
+            B::float_select_add(tensor.primal, dim, indices, value.primal),
+            t,
+        )
     }
 
     fn float_slice(tensor: FloatTensor<Self>, slices: &[Slice]) -> FloatTensor<Self> {
@@ -463,7 +475,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
                 tv.unwrap_or_else(|| zeros_like::<B>(&value.primal)),
             )),
         };
-        dual(B::float_slice_assign(tensor.primal, slices, value.primal), t)
+        dual(
+            B::float_slice_assign(tensor.primal, slices, value.primal),
+            t,
+        )
     }
 
     fn float_mask_where(
@@ -476,7 +491,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         let t = match (tensor.tangent, value.tangent) {
             (None, None) => None,
             (tt, tv) => {
-                let tt = fit::<B>(tt.unwrap_or_else(|| zeros_like::<B>(&tensor.primal)), &y.shape());
+                let tt = fit::<B>(
+                    tt.unwrap_or_else(|| zeros_like::<B>(&tensor.primal)),
+                    &y.shape(),
+                );
                 let tv = tv.unwrap_or_else(|| zeros_like::<B>(&value.primal));
                 Some(B::float_mask_where(tt, mask, tv))
             }
@@ -489,55 +507,105 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         mask: BoolTensor<Self>,
         value: Scalar,
     ) -> FloatTensor<Self> {
-        let t = tensor.tangent.map(|t| B::float_mask_fill(t, mask.clone(), scalar(0.0)));
+        let t = tensor
+            .tangent
+            .map(|t| B::float_mask_fill(t, mask.clone(), scalar(0.0)));
         dual(B::float_mask_fill(tensor.primal, mask, value), t)
     }
 
-    fn float_equal(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_equal(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_equal(lhs.primal, rhs.primal, out_dtype)
     }
 
-    fn float_not_equal(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_not_equal(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_not_equal(lhs.primal, rhs.primal, out_dtype)
     }
 
-    fn float_equal_elem(lhs: FloatTensor<Self>, rhs: Scalar, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_equal_elem(
+        lhs: FloatTensor<Self>,
+        rhs: Scalar,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_equal_elem(lhs.primal, rhs, out_dtype)
     }
 
-    fn float_not_equal_elem(lhs: FloatTensor<Self>, rhs: Scalar, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_not_equal_elem(
+        lhs: FloatTensor<Self>,
+        rhs: Scalar,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_not_equal_elem(lhs.primal, rhs, out_dtype)
     }
 
-    fn float_greater(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_greater(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_greater(lhs.primal, rhs.primal, out_dtype)
     }
 
-    fn float_greater_elem(lhs: FloatTensor<Self>, rhs: Scalar, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_greater_elem(
+        lhs: FloatTensor<Self>,
+        rhs: Scalar,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_greater_elem(lhs.primal, rhs, out_dtype)
     }
 
-    fn float_greater_equal(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_greater_equal(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_greater_equal(lhs.primal, rhs.primal, out_dtype)
     }
 
-    fn float_greater_equal_elem(lhs: FloatTensor<Self>, rhs: Scalar, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_greater_equal_elem(
+        lhs: FloatTensor<Self>,
+        rhs: Scalar,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_greater_equal_elem(lhs.primal, rhs, out_dtype)
     }
 
-    fn float_lower(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_lower(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_lower(lhs.primal, rhs.primal, out_dtype)
     }
 
-    fn float_lower_elem(lhs: FloatTensor<Self>, rhs: Scalar, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_lower_elem(
+        lhs: FloatTensor<Self>,
+        rhs: Scalar,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_lower_elem(lhs.primal, rhs, out_dtype)
     }
 
-    fn float_lower_equal(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_lower_equal(
+        lhs: FloatTensor<Self>,
+        rhs: FloatTensor<Self>,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_lower_equal(lhs.primal, rhs.primal, out_dtype)
     }
 
-    fn float_lower_equal_elem(lhs: FloatTensor<Self>, rhs: Scalar, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_lower_equal_elem(
+        lhs: FloatTensor<Self>,
+        rhs: Scalar,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_lower_equal_elem(lhs.primal, rhs, out_dtype)
     }
 
@@ -547,7 +615,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_set_require_grad(tensor: FloatTensor<Self>, require_grad: bool) -> FloatTensor<Self> {
-        dual(B::float_set_require_grad(tensor.primal, require_grad), tensor.tangent)
+        dual(
+            B::float_set_require_grad(tensor.primal, require_grad),
+            tensor.tangent,
+        )
     }
 
     fn float_is_require_grad(tensor: &FloatTensor<Self>) -> bool {
@@ -563,9 +634,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_prod(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        let t = tensor
-            .tangent
-            .map(|t| prod_dim_tangent::<B>(flatten::<B>(tensor.primal.clone()), flatten::<B>(t), 0));
+        let t = tensor.tangent.map(|t| {
+            prod_dim_tangent::<B>(flatten::<B>(tensor.primal.clone()), flatten::<B>(t), 0)
+        });
         dual(B::float_prod(tensor.primal), t)
     }
 
@@ -640,7 +711,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         let ta = lhs.tangent.map(|t| {
             let d = B::float_mul(
                 rhs.primal.clone(),
-                B::float_powf(lhs.primal.clone(), B::float_sub_scalar(rhs.primal.clone(), scalar(1.0))),
+                B::float_powf(
+                    lhs.primal.clone(),
+                    B::float_sub_scalar(rhs.primal.clone(), scalar(1.0)),
+                ),
             );
             B::float_mul(t, d)
         });
@@ -687,7 +761,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
 
     fn float_abs(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // d |x| = t sign(x)
-        unary(tensor, B::float_abs, |x, _, t| B::float_mul(t, B::float_sign(x)))
+        unary(tensor, B::float_abs, |x, _, t| {
+            B::float_mul(t, B::float_sign(x))
+        })
     }
 
     fn float_cos(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -697,7 +773,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_sin(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(tensor, B::float_sin, |x, _, t| B::float_mul(t, B::float_cos(x)))
+        unary(tensor, B::float_sin, |x, _, t| {
+            B::float_mul(t, B::float_cos(x))
+        })
     }
 
     fn float_tan(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -708,11 +786,15 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_cosh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(tensor, B::float_cosh, |x, _, t| B::float_mul(t, B::float_sinh(x)))
+        unary(tensor, B::float_cosh, |x, _, t| {
+            B::float_mul(t, B::float_sinh(x))
+        })
     }
 
     fn float_sinh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(tensor, B::float_sinh, |x, _, t| B::float_mul(t, B::float_cosh(x)))
+        unary(tensor, B::float_sinh, |x, _, t| {
+            B::float_mul(t, B::float_cosh(x))
+        })
     }
 
     fn float_tanh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -726,7 +808,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_acos(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // d acos(x) = -t / sqrt(1 - x^2)
         unary(tensor, B::float_acos, |x, _, t| {
-            let r = rsqrt::<B>(B::float_add_scalar(B::float_neg(square::<B>(x)), scalar(1.0)));
+            let r = rsqrt::<B>(B::float_add_scalar(
+                B::float_neg(square::<B>(x)),
+                scalar(1.0),
+            ));
             B::float_neg(B::float_mul(t, r))
         })
     }
@@ -734,14 +819,20 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_acosh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // d acosh(x) = t / sqrt(x^2 - 1)
         unary(tensor, B::float_acosh, |x, _, t| {
-            B::float_mul(t, rsqrt::<B>(B::float_sub_scalar(square::<B>(x), scalar(1.0))))
+            B::float_mul(
+                t,
+                rsqrt::<B>(B::float_sub_scalar(square::<B>(x), scalar(1.0))),
+            )
         })
     }
 
     fn float_asin(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // d asin(x) = t / sqrt(1 - x^2)
         unary(tensor, B::float_asin, |x, _, t| {
-            let r = rsqrt::<B>(B::float_add_scalar(B::float_neg(square::<B>(x)), scalar(1.0)));
+            let r = rsqrt::<B>(B::float_add_scalar(
+                B::float_neg(square::<B>(x)),
+                scalar(1.0),
+            ));
             B::float_mul(t, r)
         })
     }
@@ -749,7 +840,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_asinh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // d asinh(x) = t / sqrt(x^2 + 1)
         unary(tensor, B::float_asinh, |x, _, t| {
-            B::float_mul(t, rsqrt::<B>(B::float_add_scalar(square::<B>(x), scalar(1.0))))
+            B::float_mul(
+                t,
+                rsqrt::<B>(B::float_add_scalar(square::<B>(x), scalar(1.0))),
+            )
         })
     }
 
@@ -763,7 +857,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_atanh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // d atanh(x) = t / (1 - x^2)
         unary(tensor, B::float_atanh, |x, _, t| {
-            B::float_div(t, B::float_add_scalar(B::float_neg(square::<B>(x)), scalar(1.0)))
+            B::float_div(
+                t,
+                B::float_add_scalar(B::float_neg(square::<B>(x)), scalar(1.0)),
+            )
         })
     }
 
@@ -804,7 +901,10 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         // d erf(x) = t 2/sqrt(pi) exp(-x^2)
         unary(tensor, B::float_erf, |x, _, t| {
             let g = B::float_exp(B::float_neg(square::<B>(x)));
-            B::float_mul(t, B::float_mul_scalar(g, scalar(core::f64::consts::FRAC_2_SQRT_PI)))
+            B::float_mul(
+                t,
+                B::float_mul_scalar(g, scalar(core::f64::consts::FRAC_2_SQRT_PI)),
+            )
         })
     }
 
@@ -829,7 +929,12 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         B::float_argmax(tensor.primal, dim, out_dtype)
     }
 
-    fn float_argtopk(tensor: FloatTensor<Self>, dim: usize, k: usize, out_dtype: IntDType) -> IntTensor<Self> {
+    fn float_argtopk(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        k: usize,
+        out_dtype: IntDType,
+    ) -> IntTensor<Self> {
         B::float_argtopk(tensor.primal, dim, k, out_dtype)
     }
 
@@ -854,10 +959,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_max(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         match tensor.tangent {
             None => dual(B::float_max(tensor.primal), None),
-            Some(t) => Self::float_max_dim(
-                dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))),
-                0,
-            ),
+            Some(t) => {
+                Self::float_max_dim(dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))), 0)
+            }
         }
     }
 
@@ -884,10 +988,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_min(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         match tensor.tangent {
             None => dual(B::float_min(tensor.primal), None),
-            Some(t) => Self::float_min_dim(
-                dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))),
-                0,
-            ),
+            Some(t) => {
+                Self::float_min_dim(dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))), 0)
+            }
         }
     }
 
@@ -914,10 +1017,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_max_abs(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         match tensor.tangent {
             None => dual(B::float_max_abs(tensor.primal), None),
-            Some(t) => Self::float_max_abs_dim(
-                dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))),
-                0,
-            ),
+            Some(t) => {
+                Self::float_max_abs_dim(dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))), 0)
+            }
         }
     }
 
@@ -940,7 +1042,11 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         B::float_any(tensor.primal, out_dtype)
     }
 
-    fn float_any_dim(tensor: FloatTensor<Self>, dim: usize, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_any_dim(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_any_dim(tensor.primal, dim, out_dtype)
     }
 
@@ -948,7 +1054,11 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         B::float_all(tensor.primal, out_dtype)
     }
 
-    fn float_all_dim(tensor: FloatTensor<Self>, dim: usize, out_dtype: BoolDType) -> BoolTensor<Self> {
+    fn float_all_dim(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        out_dtype: BoolDType,
+    ) -> BoolTensor<Self> {
         B::float_all_dim(tensor.primal, dim, out_dtype)
     }
 
@@ -981,7 +1091,12 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         (dual(y, t), idx)
     }
 
-    fn float_argsort(tensor: FloatTensor<Self>, dim: usize, descending: bool, out_dtype: IntDType) -> IntTensor<Self> {
+    fn float_argsort(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        descending: bool,
+        out_dtype: IntDType,
+    ) -> IntTensor<Self> {
         B::float_argsort(tensor.primal, dim, descending, out_dtype)
     }
 
@@ -995,10 +1110,18 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
             "Dual: no JVP rule for float_grid_sample_2d; forward-mode differentiation through \
              it is not supported"
         );
-        dual(B::float_grid_sample_2d(tensor.primal, grid.primal, options), None)
+        dual(
+            B::float_grid_sample_2d(tensor.primal, grid.primal, options),
+            None,
+        )
     }
 
-    fn float_unfold(tensor: FloatTensor<Self>, dim: usize, size: usize, step: usize) -> FloatTensor<Self> {
+    fn float_unfold(
+        tensor: FloatTensor<Self>,
+        dim: usize,
+        size: usize,
+        step: usize,
+    ) -> FloatTensor<Self> {
         linear(tensor, |p| B::float_unfold(p, dim, size, step))
     }
 

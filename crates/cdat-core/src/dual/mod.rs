@@ -92,7 +92,10 @@ impl<B: Backend> Backend for Dual<B> {
 /// Tensor-level helpers: attach and read tangents on `Tensor<Dual<B>, D>`.
 impl<B: Backend> Dual<B> {
     /// A dual tensor with the given primal and tangent (shapes must match).
-    pub fn with_tangent<const D: usize>(primal: Tensor<B, D>, tangent: Tensor<B, D>) -> Tensor<Dual<B>, D> {
+    pub fn with_tangent<const D: usize>(
+        primal: Tensor<B, D>,
+        tangent: Tensor<B, D>,
+    ) -> Tensor<Dual<B>, D> {
         assert_eq!(
             primal.shape(),
             tangent.shape(),
@@ -118,11 +121,14 @@ impl<B: Backend> Dual<B> {
     }
 
     /// Primal and tangent of a dual tensor; the tangent is `None` when it is identically zero.
-    pub fn split<const D: usize>(tensor: Tensor<Dual<B>, D>) -> (Tensor<B, D>, Option<Tensor<B, D>>) {
+    pub fn split<const D: usize>(
+        tensor: Tensor<Dual<B>, D>,
+    ) -> (Tensor<B, D>, Option<Tensor<B, D>>) {
         let t = tensor.into_primitive().tensor();
         (
             Tensor::from_primitive(TensorPrimitive::Float(t.primal)),
-            t.tangent.map(|t| Tensor::from_primitive(TensorPrimitive::Float(t))),
+            t.tangent
+                .map(|t| Tensor::from_primitive(TensorPrimitive::Float(t))),
         )
     }
 

@@ -36,7 +36,9 @@ fn bilinear<B: Backend>(
 /// A bias tangent of shape `[C]` broadcast to `out_shape`, with `C` at dimension `dim`.
 fn expand_bias<B: Backend>(tb: P<B>, out_shape: &Shape, dim: usize) -> P<B> {
     let rank = out_shape.num_dims();
-    let dims: Vec<usize> = (0..rank).map(|i| if i == dim { out_shape[i] } else { 1 }).collect();
+    let dims: Vec<usize> = (0..rank)
+        .map(|i| if i == dim { out_shape[i] } else { 1 })
+        .collect();
     B::float_expand(B::float_reshape(tb, Shape::from(dims)), out_shape.clone())
 }
 
@@ -105,7 +107,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
     ) -> FloatTensor<Self> {
         // Linear in output_grad; the weights only give the shape.
         let w = weights.primal;
-        linear(output_grad, |g| B::embedding_backward(w.clone(), g, indices.clone()))
+        linear(output_grad, |g| {
+            B::embedding_backward(w.clone(), g, indices.clone())
+        })
     }
 
     fn linear(
@@ -113,15 +117,27 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         weight: FloatTensor<Self>,
         bias: Option<FloatTensor<Self>>,
     ) -> FloatTensor<Self> {
-        with_bias(x, weight, bias, |rank| rank - 1, |x, w, b| B::linear(x, w, b))
+        with_bias(
+            x,
+            weight,
+            bias,
+            |rank| rank - 1,
+            |x, w, b| B::linear(x, w, b),
+        )
     }
 
-    fn linear_x_backward(weight: FloatTensor<Self>, output_grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn linear_x_backward(
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         // output_grad @ weight^T: bilinear.
         bilinear(weight, output_grad, |w, g| B::linear_x_backward(w, g))
     }
 
-    fn linear_weight_backward(x: FloatTensor<Self>, output_grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn linear_weight_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         // x^T @ output_grad (summed over batch dims): bilinear.
         bilinear(x, output_grad, |x, g| B::linear_weight_backward(x, g))
     }
@@ -136,7 +152,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         bias: Option<FloatTensor<Self>>,
         options: ConvOptions<1>,
     ) -> FloatTensor<Self> {
-        with_bias(x, weight, bias, channel_dim, |x, w, b| B::conv1d(x, w, b, options.clone()))
+        with_bias(x, weight, bias, channel_dim, |x, w, b| {
+            B::conv1d(x, w, b, options.clone())
+        })
     }
 
     fn conv1d_x_backward(
@@ -147,7 +165,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
     ) -> FloatTensor<Self> {
         // Bilinear in (weight, output_grad); x only gives the shape.
         let x = x.primal;
-        bilinear(weight, output_grad, |w, g| B::conv1d_x_backward(x.clone(), w, g, options.clone()))
+        bilinear(weight, output_grad, |w, g| {
+            B::conv1d_x_backward(x.clone(), w, g, options.clone())
+        })
     }
 
     fn conv1d_weight_backward(
@@ -158,7 +178,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
     ) -> FloatTensor<Self> {
         // Bilinear in (x, output_grad); weight only gives the shape.
         let w = weight.primal;
-        bilinear(x, output_grad, |x, g| B::conv1d_weight_backward(x, w.clone(), g, options.clone()))
+        bilinear(x, output_grad, |x, g| {
+            B::conv1d_weight_backward(x, w.clone(), g, options.clone())
+        })
     }
 
     fn conv1d_bias_backward(
@@ -167,7 +189,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let (x, b) = (x.primal, bias.primal);
-        linear(output_grad, |g| B::conv1d_bias_backward(x.clone(), b.clone(), g))
+        linear(output_grad, |g| {
+            B::conv1d_bias_backward(x.clone(), b.clone(), g)
+        })
     }
 
     fn conv2d(
@@ -176,7 +200,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         bias: Option<FloatTensor<Self>>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        with_bias(x, weight, bias, channel_dim, |x, w, b| B::conv2d(x, w, b, options.clone()))
+        with_bias(x, weight, bias, channel_dim, |x, w, b| {
+            B::conv2d(x, w, b, options.clone())
+        })
     }
 
     fn conv2d_x_backward(
@@ -186,7 +212,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let x = x.primal;
-        bilinear(weight, output_grad, |w, g| B::conv2d_x_backward(x.clone(), w, g, options.clone()))
+        bilinear(weight, output_grad, |w, g| {
+            B::conv2d_x_backward(x.clone(), w, g, options.clone())
+        })
     }
 
     fn conv2d_weight_backward(
@@ -196,7 +224,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let w = weight.primal;
-        bilinear(x, output_grad, |x, g| B::conv2d_weight_backward(x, w.clone(), g, options.clone()))
+        bilinear(x, output_grad, |x, g| {
+            B::conv2d_weight_backward(x, w.clone(), g, options.clone())
+        })
     }
 
     fn conv2d_bias_backward(
@@ -205,7 +235,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let (x, b) = (x.primal, bias.primal);
-        linear(output_grad, |g| B::conv2d_bias_backward(x.clone(), b.clone(), g))
+        linear(output_grad, |g| {
+            B::conv2d_bias_backward(x.clone(), b.clone(), g)
+        })
     }
 
     fn deform_conv2d(
@@ -216,7 +248,13 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         bias: Option<FloatTensor<Self>>,
         options: DeformConvOptions<2>,
     ) -> FloatTensor<Self> {
-        if any_tangent(&[Some(&x), Some(&offset), Some(&weight), mask.as_ref(), bias.as_ref()]) {
+        if any_tangent(&[
+            Some(&x),
+            Some(&offset),
+            Some(&weight),
+            mask.as_ref(),
+            bias.as_ref(),
+        ]) {
             no_rule("deform_conv2d");
         }
         dual(
@@ -275,7 +313,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         bias: Option<FloatTensor<Self>>,
         options: ConvOptions<3>,
     ) -> FloatTensor<Self> {
-        with_bias(x, weight, bias, channel_dim, |x, w, b| B::conv3d(x, w, b, options.clone()))
+        with_bias(x, weight, bias, channel_dim, |x, w, b| {
+            B::conv3d(x, w, b, options.clone())
+        })
     }
 
     fn conv3d_x_backward(
@@ -285,7 +325,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         options: ConvOptions<3>,
     ) -> FloatTensor<Self> {
         let x = x.primal;
-        bilinear(weight, output_grad, |w, g| B::conv3d_x_backward(x.clone(), w, g, options.clone()))
+        bilinear(weight, output_grad, |w, g| {
+            B::conv3d_x_backward(x.clone(), w, g, options.clone())
+        })
     }
 
     fn conv3d_weight_backward(
@@ -295,7 +337,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         options: ConvOptions<3>,
     ) -> FloatTensor<Self> {
         let w = weight.primal;
-        bilinear(x, output_grad, |x, g| B::conv3d_weight_backward(x, w.clone(), g, options.clone()))
+        bilinear(x, output_grad, |x, g| {
+            B::conv3d_weight_backward(x, w.clone(), g, options.clone())
+        })
     }
 
     fn conv3d_bias_backward(
@@ -304,7 +348,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let (x, b) = (x.primal, bias.primal);
-        linear(output_grad, |g| B::conv3d_bias_backward(x.clone(), b.clone(), g))
+        linear(output_grad, |g| {
+            B::conv3d_bias_backward(x.clone(), b.clone(), g)
+        })
     }
 
     fn conv_transpose1d(
@@ -323,7 +369,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
         options: ConvTransposeOptions<1>,
     ) -> FloatTensor<Self> {
-        bilinear(weight, output_grad, |w, g| B::conv_transpose1d_x_backward(w, g, options.clone()))
+        bilinear(weight, output_grad, |w, g| {
+            B::conv_transpose1d_x_backward(w, g, options.clone())
+        })
     }
 
     fn conv_transpose1d_weight_backward(
@@ -344,7 +392,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let (x, b) = (x.primal, bias.primal);
-        linear(output_grad, |g| B::conv_transpose1d_bias_backward(x.clone(), b.clone(), g))
+        linear(output_grad, |g| {
+            B::conv_transpose1d_bias_backward(x.clone(), b.clone(), g)
+        })
     }
 
     fn conv_transpose2d(
@@ -363,7 +413,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Self> {
-        bilinear(weight, output_grad, |w, g| B::conv_transpose2d_x_backward(w, g, options.clone()))
+        bilinear(weight, output_grad, |w, g| {
+            B::conv_transpose2d_x_backward(w, g, options.clone())
+        })
     }
 
     fn conv_transpose2d_weight_backward(
@@ -384,7 +436,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let (x, b) = (x.primal, bias.primal);
-        linear(output_grad, |g| B::conv_transpose2d_bias_backward(x.clone(), b.clone(), g))
+        linear(output_grad, |g| {
+            B::conv_transpose2d_bias_backward(x.clone(), b.clone(), g)
+        })
     }
 
     fn conv_transpose3d(
@@ -403,7 +457,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
         options: ConvTransposeOptions<3>,
     ) -> FloatTensor<Self> {
-        bilinear(weight, output_grad, |w, g| B::conv_transpose3d_x_backward(w, g, options.clone()))
+        bilinear(weight, output_grad, |w, g| {
+            B::conv_transpose3d_x_backward(w, g, options.clone())
+        })
     }
 
     fn conv_transpose3d_weight_backward(
@@ -424,10 +480,16 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         let (x, b) = (x.primal, bias.primal);
-        linear(output_grad, |g| B::conv_transpose3d_bias_backward(x.clone(), b.clone(), g))
+        linear(output_grad, |g| {
+            B::conv_transpose3d_bias_backward(x.clone(), b.clone(), g)
+        })
     }
 
-    fn unfold4d(x: FloatTensor<Self>, kernel_size: [usize; 2], options: UnfoldOptions) -> FloatTensor<Self> {
+    fn unfold4d(
+        x: FloatTensor<Self>,
+        kernel_size: [usize; 2],
+        options: UnfoldOptions,
+    ) -> FloatTensor<Self> {
         linear(x, |x| B::unfold4d(x, kernel_size, options.clone()))
     }
 
@@ -439,7 +501,16 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         count_include_pad: bool,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        linear(x, |x| B::avg_pool1d(x, kernel_size, stride, padding, count_include_pad, ceil_mode))
+        linear(x, |x| {
+            B::avg_pool1d(
+                x,
+                kernel_size,
+                stride,
+                padding,
+                count_include_pad,
+                ceil_mode,
+            )
+        })
     }
 
     fn avg_pool1d_backward(
@@ -453,7 +524,15 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
     ) -> FloatTensor<Self> {
         let x = x.primal;
         linear(grad, |g| {
-            B::avg_pool1d_backward(x.clone(), g, kernel_size, stride, padding, count_include_pad, ceil_mode)
+            B::avg_pool1d_backward(
+                x.clone(),
+                g,
+                kernel_size,
+                stride,
+                padding,
+                count_include_pad,
+                ceil_mode,
+            )
         })
     }
 
@@ -465,7 +544,16 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         count_include_pad: bool,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        linear(x, |x| B::avg_pool2d(x, kernel_size, stride, padding, count_include_pad, ceil_mode))
+        linear(x, |x| {
+            B::avg_pool2d(
+                x,
+                kernel_size,
+                stride,
+                padding,
+                count_include_pad,
+                ceil_mode,
+            )
+        })
     }
 
     fn avg_pool2d_backward(
@@ -479,7 +567,15 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
     ) -> FloatTensor<Self> {
         let x = x.primal;
         linear(grad, |g| {
-            B::avg_pool2d_backward(x.clone(), g, kernel_size, stride, padding, count_include_pad, ceil_mode)
+            B::avg_pool2d_backward(
+                x.clone(),
+                g,
+                kernel_size,
+                stride,
+                padding,
+                count_include_pad,
+                ceil_mode,
+            )
         })
     }
 
@@ -487,7 +583,10 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         linear(x, |x| B::adaptive_avg_pool2d(x, output_size))
     }
 
-    fn adaptive_avg_pool2d_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn adaptive_avg_pool2d_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         let x = x.primal;
         linear(grad, |g| B::adaptive_avg_pool2d_backward(x.clone(), g))
     }
@@ -496,7 +595,10 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         linear(x, |x| B::adaptive_avg_pool1d(x, output_size))
     }
 
-    fn adaptive_avg_pool1d_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn adaptive_avg_pool1d_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
         let x = x.primal;
         linear(grad, |g| B::adaptive_avg_pool1d_backward(x.clone(), g))
     }
@@ -510,8 +612,14 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
         match x.tangent {
-            None => dual(B::max_pool1d(x.primal, kernel_size, stride, padding, dilation, ceil_mode), None),
-            Some(_) => Self::max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode).output,
+            None => dual(
+                B::max_pool1d(x.primal, kernel_size, stride, padding, dilation, ceil_mode),
+                None,
+            ),
+            Some(_) => {
+                Self::max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
+                    .output
+            }
         }
     }
 
@@ -525,7 +633,8 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
     ) -> MaxPool1dWithIndices<Self> {
         // The tangent of the max of each window is the tangent at its argmax; `indices` index
         // the (unpadded) length dimension.
-        let r = B::max_pool1d_with_indices(x.primal, kernel_size, stride, padding, dilation, ceil_mode);
+        let r =
+            B::max_pool1d_with_indices(x.primal, kernel_size, stride, padding, dilation, ceil_mode);
         let t = x.tangent.map(|t| B::float_gather(2, t, r.indices.clone()));
         MaxPool1dWithIndices::new(dual(r.output, t), r.indices)
     }
@@ -567,8 +676,14 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
         match x.tangent {
-            None => dual(B::max_pool2d(x.primal, kernel_size, stride, padding, dilation, ceil_mode), None),
-            Some(_) => Self::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode).output,
+            None => dual(
+                B::max_pool2d(x.primal, kernel_size, stride, padding, dilation, ceil_mode),
+                None,
+            ),
+            Some(_) => {
+                Self::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
+                    .output
+            }
         }
     }
 
@@ -581,7 +696,8 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         ceil_mode: bool,
     ) -> MaxPool2dWithIndices<Self> {
         // `indices` index the flattened (unpadded) `h * w` plane of each (batch, channel).
-        let r = B::max_pool2d_with_indices(x.primal, kernel_size, stride, padding, dilation, ceil_mode);
+        let r =
+            B::max_pool2d_with_indices(x.primal, kernel_size, stride, padding, dilation, ceil_mode);
         let t = x.tangent.map(|t| gather_pool2d::<B>(t, &r.indices));
         MaxPool2dWithIndices::new(dual(r.output, t), r.indices)
     }
@@ -613,7 +729,11 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         MaxPool2dBackward::new(g)
     }
 
-    fn interpolate(x: FloatTensor<Self>, output_size: [usize; 2], options: InterpolateOptions) -> FloatTensor<Self> {
+    fn interpolate(
+        x: FloatTensor<Self>,
+        output_size: [usize; 2],
+        options: InterpolateOptions,
+    ) -> FloatTensor<Self> {
         // Every mode (nearest, bilinear, bicubic, lanczos3) is a fixed linear filter of x.
         linear(x, |x| B::interpolate(x, output_size, options.clone()))
     }
@@ -625,7 +745,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         options: InterpolateOptions,
     ) -> FloatTensor<Self> {
         let x = x.primal;
-        linear(grad, |g| B::interpolate_backward(x.clone(), g, output_size, options.clone()))
+        linear(grad, |g| {
+            B::interpolate_backward(x.clone(), g, output_size, options.clone())
+        })
     }
 
     fn attention(
@@ -674,7 +796,9 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         let shape = y.shape();
         let rank = shape.num_dims();
         let last = rank - 1;
-        let bshape: Vec<usize> = (0..rank).map(|i| if i == last { shape[last] } else { 1 }).collect();
+        let bshape: Vec<usize> = (0..rank)
+            .map(|i| if i == last { shape[last] } else { 1 })
+            .collect();
         let bcast = |v: P<B>| B::float_reshape(v, Shape::from(bshape.clone()));
 
         let x = tensor.primal;
@@ -699,7 +823,11 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         dual(y, t)
     }
 
-    fn rfft(signal: FloatTensor<Self>, dim: usize, n: Option<usize>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+    fn rfft(
+        signal: FloatTensor<Self>,
+        dim: usize,
+        n: Option<usize>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         // Linear (over the reals) in the signal.
         let (re, im) = B::rfft(signal.primal, dim, n);
         match signal.tangent.map(|t| B::rfft(t, dim, n)) {

@@ -20,7 +20,10 @@ impl<B: Backend> DualTensor<B> {
 
     /// A dual tensor with a zero tangent.
     pub fn constant(primal: FloatTensor<B>) -> Self {
-        Self { primal, tangent: None }
+        Self {
+            primal,
+            tangent: None,
+        }
     }
 }
 

@@ -60,7 +60,11 @@ pub fn eval_dual(
     let p = to_vec(out.primal.clone());
     let t = match out.tangent {
         Some(t) => {
-            assert_eq!(t.shape(), out.primal.shape(), "tangent shape differs from primal shape");
+            assert_eq!(
+                t.shape(),
+                out.primal.shape(),
+                "tangent shape differs from primal shape"
+            );
             to_vec(t)
         }
         None => vec![0.0; p.len()],
@@ -108,10 +112,17 @@ pub fn check_jvp_with(
         eval_dual(&xs, &none, &f).0
     };
     let (plus, minus) = (at(1.0), at(-1.0));
-    let fd: Vec<f64> = plus.iter().zip(&minus).map(|(p, m)| (p - m) / (2.0 * h)).collect();
+    let fd: Vec<f64> = plus
+        .iter()
+        .zip(&minus)
+        .map(|(p, m)| (p - m) / (2.0 * h))
+        .collect();
     assert_eq!(fd.len(), jvp.len(), "{name}: length mismatch");
     let scale = fd.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    let err = fd.iter().zip(&jvp).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let err = fd
+        .iter()
+        .zip(&jvp)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(
         err <= tol * scale,
         "{name}: JVP differs from finite difference: max abs err {err:e}, scale {scale:e}\n jvp[..6]={:?}\n fd [..6]={:?}",
@@ -121,13 +132,22 @@ pub fn check_jvp_with(
 }
 
 /// [`check_jvp_with`] with every input active and tolerance 1e-6.
-pub fn check_jvp(name: &str, inputs: Vec<TensorData>, f: impl Fn(Vec<FloatTensor<D>>) -> FloatTensor<D>) {
+pub fn check_jvp(
+    name: &str,
+    inputs: Vec<TensorData>,
+    f: impl Fn(Vec<FloatTensor<D>>) -> FloatTensor<D>,
+) {
     check_jvp_with(name, inputs, None, 1e-6, f)
 }
 
 /// Random normal data (for convenience in tests that want Burn's RNG).
 pub fn normal(shape: &[usize]) -> TensorData {
-    let t = F::float_random(Shape::from(shape.to_vec()), Distribution::Normal(0.0, 1.0), &dev(), burn_backend::FloatDType::F64);
+    let t = F::float_random(
+        Shape::from(shape.to_vec()),
+        Distribution::Normal(0.0, 1.0),
+        &dev(),
+        burn_backend::FloatDType::F64,
+    );
     burn_backend::read_sync(F::float_into_data(t)).unwrap()
 }
 
@@ -155,8 +175,14 @@ pub fn check_jvp_ref(
     let none = vec![None; inputs.len()];
     let (primal_ref, _, _) = eval_dual(&inputs, &none, &f_ref);
     let pscale = primal_ref.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    let perr = primal.iter().zip(&primal_ref).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-    assert!(perr <= tol * pscale, "{name}: primal differs from the reference: max abs err {perr:e}");
+    let perr = primal
+        .iter()
+        .zip(&primal_ref)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        perr <= tol * pscale,
+        "{name}: primal differs from the reference: max abs err {perr:e}"
+    );
     let h = 1e-5;
     let at = |sign: f64| -> Vec<f64> {
         let xs: Vec<TensorData> = inputs
@@ -170,10 +196,17 @@ pub fn check_jvp_ref(
         eval_dual(&xs, &none, &f_ref).0
     };
     let (plus, minus) = (at(1.0), at(-1.0));
-    let fd: Vec<f64> = plus.iter().zip(&minus).map(|(p, m)| (p - m) / (2.0 * h)).collect();
+    let fd: Vec<f64> = plus
+        .iter()
+        .zip(&minus)
+        .map(|(p, m)| (p - m) / (2.0 * h))
+        .collect();
     assert_eq!(fd.len(), jvp.len(), "{name}: length mismatch");
     let scale = fd.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    let err = fd.iter().zip(&jvp).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let err = fd
+        .iter()
+        .zip(&jvp)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(
         err <= tol * scale,
         "{name}: JVP differs from finite difference of the reference: max abs err {err:e}, scale {scale:e}\n jvp[..6]={:?}\n fd [..6]={:?}",
