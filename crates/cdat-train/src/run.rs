@@ -190,11 +190,13 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
                     )));
                 }
             }
-            None => return Err(user(format!(
+            None => {
+                return Err(user(format!(
                 "--out `{}` exists and is not a cdat-train run folder (no readable config.toml); \
                      use --force to write into it anyway, or another --out",
                 dir.display()
-            ))),
+            )))
+            }
         }
     }
     for f in RUN_FILES {
