@@ -65,8 +65,11 @@ fn mlp_trains_on_cifar() {
     AD::seed(&dev, 7);
     let model = MlpConfig::new().with_hidden(vec![32]).init::<AD>(&dev);
     assert_decreases("mlp/ce", train_classifier(model, 1e-3, STEPS, 32, false));
+    // Squared error on raw [0,1] pixels overshoots at Adam's 1e-3 for some initialisations
+    // (the global seed is shared with tests running in parallel); 3e-4 lowers it by >= 25% for
+    // every seed tried (0..6).
     let model = MlpConfig::new().with_hidden(vec![32]).init::<AD>(&dev);
-    assert_decreases("mlp/mse", train_classifier(model, 1e-3, STEPS, 32, true));
+    assert_decreases("mlp/mse", train_classifier(model, 3e-4, STEPS, 32, true));
 }
 
 #[test]
@@ -174,3 +177,4 @@ fn default_size_step_time() {
     time("mixer", MixerConfig::new().init::<AD>(&dev));
     time("vit", VitConfig::new().init::<AD>(&dev));
 }
+
