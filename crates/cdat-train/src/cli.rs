@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{parse_key_value, set_field, BackendChoice, LossKind, Precision, RunConfig};
 use crate::error::UserError;
+use crate::reproduce::ReproduceArgs;
+use crate::simulate::SimulateArgs;
 use crate::sweep::SweepArgs;
 use crate::tuner_setup;
 
@@ -55,6 +57,15 @@ pub enum Command {
     /// size), one output folder per grid point, and write sweep.csv and sweep.md with the best
     /// point (lowest mean training loss over the last 5 steps).
     Sweep(SweepArgs),
+    /// Reproduce the paper's claims: run every experiment of a plan (experiments/paper/
+    /// plan.toml; runs already finished are skipped), then write tables, plots and
+    /// experiments/REPORT.md from the runs' metrics. --quick runs a seconds-long version.
+    Reproduce(ReproduceArgs),
+    /// Simulate the paper's simplified model of learning rate and sharpness (Figs. 4 and 9):
+    /// constant η, a tuner holding y = ηλ − 2 at −0.1, and CDAT with σ = 2 and σ = 1.9; write
+    /// one CSV (t,eta,lambda,x,...,y) and one plot (PNG, SVG) per scenario and summary.csv into
+    /// --out, and print final λ, final η and the mean of y over the last 10% of steps.
+    Simulate(SimulateArgs),
 }
 
 /// Options of one training run; each overrides the config file key named in its help.

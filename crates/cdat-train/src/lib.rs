@@ -11,7 +11,10 @@ pub mod data;
 pub mod error;
 pub mod metrics;
 pub mod plot;
+pub mod report;
+pub mod reproduce;
 pub mod run;
+pub mod simulate;
 pub mod sweep;
 pub mod trainer;
 pub mod tuner_setup;
@@ -27,6 +30,12 @@ pub fn main_with(cli: Cli) -> u8 {
     init_tracing();
     let result = match &cli.command {
         Some(Command::Sweep(args)) => sweep::run_sweep(args).map(|text| println!("{text}")),
+        Some(Command::Reproduce(args)) => {
+            reproduce::run_reproduce(args).map(|text| println!("{text}"))
+        }
+        Some(Command::Simulate(args)) => {
+            simulate::run_simulate(args).map(|text| println!("{text}"))
+        }
         None => train_command(&cli.train),
     };
     match result {

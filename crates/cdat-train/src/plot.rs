@@ -22,28 +22,42 @@ fn register_font() {
 }
 
 /// A curve or a set of points.
-struct Series {
-    label: &'static str,
-    points: Vec<(f64, f64)>,
-    color: RGBColor,
-    markers: bool,
-    dashed: bool,
+pub(crate) struct Series {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: RGBColor,
+    pub markers: bool,
+    pub dashed: bool,
 }
 
 /// One chart.
-struct Panel {
-    file: &'static str,
-    title: &'static str,
-    y_label: &'static str,
-    log_y: bool,
-    series: Vec<Series>,
+pub(crate) struct Panel {
+    /// File stem (`<file>.png`, `<file>.svg`).
+    pub file: String,
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_y: bool,
+    pub series: Vec<Series>,
 }
 
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(255, 127, 14);
 const GREEN: RGBColor = RGBColor(44, 160, 44);
 const RED: RGBColor = RGBColor(214, 39, 40);
-const GREY: RGBColor = RGBColor(90, 90, 90);
+pub(crate) const GREY: RGBColor = RGBColor(90, 90, 90);
+
+/// Colours for comparison plots, in order (matplotlib's tab10).
+pub(crate) const PALETTE: [RGBColor; 8] = [
+    BLUE,
+    ORANGE,
+    GREEN,
+    RED,
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
 
 fn points(records: &[StepRecord], f: impl Fn(&StepRecord) -> Option<f64>) -> Vec<(f64, f64)> {
     records
@@ -55,20 +69,21 @@ fn points(records: &[StepRecord], f: impl Fn(&StepRecord) -> Option<f64>) -> Vec
 fn panels(records: &[StepRecord]) -> Vec<Panel> {
     vec![
         Panel {
-            file: "loss",
-            title: "Training loss",
-            y_label: "loss",
+            file: "loss".into(),
+            title: "Training loss".into(),
+            y_label: "loss".into(),
+            x_label: "step".into(),
             log_y: true,
             series: vec![
                 Series {
-                    label: "train loss (batch)",
+                    label: "train loss (batch)".into(),
                     points: points(records, |r| r.loss),
                     color: BLUE,
                     markers: false,
                     dashed: false,
                 },
                 Series {
-                    label: "test loss",
+                    label: "test loss".into(),
                     points: points(records, |r| r.test_loss),
                     color: ORANGE,
                     markers: true,
@@ -77,12 +92,13 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
             ],
         },
         Panel {
-            file: "lr",
-            title: "Learning rate η",
-            y_label: "η",
+            file: "lr".into(),
+            title: "Learning rate η".into(),
+            y_label: "η".into(),
+            x_label: "step".into(),
             log_y: true,
             series: vec![Series {
-                label: "η",
+                label: "η".into(),
                 points: points(records, |r| r.lr),
                 color: GREEN,
                 markers: false,
@@ -90,20 +106,21 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
             }],
         },
         Panel {
-            file: "sharpness",
-            title: "Sharpness λmax and 2/η",
-            y_label: "λmax",
+            file: "sharpness".into(),
+            title: "Sharpness λmax and 2/η".into(),
+            y_label: "λmax".into(),
+            x_label: "step".into(),
             log_y: true,
             series: vec![
                 Series {
-                    label: "2/η",
+                    label: "2/η".into(),
                     points: points(records, |r| r.lr.filter(|l| *l > 0.0).map(|l| 2.0 / l)),
                     color: GREY,
                     markers: false,
                     dashed: true,
                 },
                 Series {
-                    label: "λmax",
+                    label: "λmax".into(),
                     points: points(records, |r| r.sharpness),
                     color: RED,
                     markers: true,
@@ -112,13 +129,14 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
             ],
         },
         Panel {
-            file: "lr_sharpness",
-            title: "η · λmax (edge of stability at 2)",
-            y_label: "η·λmax",
+            file: "lr_sharpness".into(),
+            title: "η · λmax (edge of stability at 2)".into(),
+            y_label: "η·λmax".into(),
+            x_label: "step".into(),
             log_y: false,
             series: vec![
                 Series {
-                    label: "2",
+                    label: "2".into(),
                     points: if records.is_empty() {
                         Vec::new()
                     } else {
@@ -132,7 +150,7 @@ fn panels(records: &[StepRecord]) -> Vec<Panel> {
                     dashed: true,
                 },
                 Series {
-                    label: "η·λmax",
+                    label: "η·λmax".into(),
                     points: points(records, |r| r.lr_times_sharpness),
                     color: RED,
                     markers: true,
@@ -148,7 +166,29 @@ pub fn render_all(records: &[StepRecord], dir: &Path) -> Result<()> {
     register_font();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let panels = panels(records);
-    for p in &panels {
+    render_panels(&panels, dir)?;
+    let png = dir.join("overview.png");
+    {
+        let root = BitMapBackend::new(&png, (1600, 1000)).into_drawing_area();
+        overview(&root, &panels)?;
+        root.present()
+            .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
+    }
+    let svg = dir.join("overview.svg");
+    {
+        let root = SVGBackend::new(&svg, (1600, 1000)).into_drawing_area();
+        overview(&root, &panels)?;
+        root.present()
+            .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
+    }
+    Ok(())
+}
+
+/// Renders each panel as `<dir>/<file>.png` and `<dir>/<file>.svg`.
+pub(crate) fn render_panels(panels: &[Panel], dir: &Path) -> Result<()> {
+    register_font();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for p in panels {
         let png = dir.join(format!("{}.png", p.file));
         let svg = dir.join(format!("{}.svg", p.file));
         {
@@ -163,20 +203,6 @@ pub fn render_all(records: &[StepRecord], dir: &Path) -> Result<()> {
             root.present()
                 .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
         }
-    }
-    let png = dir.join("overview.png");
-    {
-        let root = BitMapBackend::new(&png, (1600, 1000)).into_drawing_area();
-        overview(&root, &panels)?;
-        root.present()
-            .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
-    }
-    let svg = dir.join("overview.svg");
-    {
-        let root = SVGBackend::new(&svg, (1600, 1000)).into_drawing_area();
-        overview(&root, &panels)?;
-        root.present()
-            .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
     }
     Ok(())
 }
@@ -236,7 +262,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
         y0 = y0.min(0.0);
     }
     let mut chart = ChartBuilder::on(area)
-        .caption(panel.title, (FAMILY, 24))
+        .caption(&panel.title, (FAMILY, 24))
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(76)
@@ -249,7 +275,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
     };
     chart
         .configure_mesh()
-        .x_desc("step")
+        .x_desc(&panel.x_label)
         .y_desc(if log_y {
             format!("{} (log scale)", panel.y_label)
         } else {
@@ -259,7 +285,13 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
         .axis_desc_style((FAMILY, 17))
         .y_label_formatter(&y_fmt)
         .x_labels(((x1 - x0).round() as usize + 1).clamp(2, 10))
-        .x_label_formatter(&|v| format!("{v:.0}"))
+        .x_label_formatter(&|v| {
+            if x1 - x0 >= 10.0 {
+                format!("{v:.0}")
+            } else {
+                format_number(*v)
+            }
+        })
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(e)?;
@@ -279,7 +311,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
                 .draw_series(LineSeries::new(pts.clone(), style))
                 .map_err(e)?
         };
-        anno.label(s.label).legend(move |(x, y)| {
+        anno.label(&s.label).legend(move |(x, y)| {
             PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
         });
         if s.markers && pts.len() <= 400 {
