@@ -177,4 +177,3 @@ fn default_size_step_time() {
     time("mixer", MixerConfig::new().init::<AD>(&dev));
     time("vit", VitConfig::new().init::<AD>(&dev));
 }
-

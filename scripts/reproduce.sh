@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Reproduces the paper's claims (Roulet et al., NeurIPS 2024) at 2-CPU-core scale: runs every
+# experiment of experiments/paper/plan.toml (finished runs are skipped, so an interrupted run
+# continues), then regenerates experiments/results/ (tables, plots) and experiments/REPORT.md
+# from the runs' metrics.
+#
+#   scripts/reproduce.sh --data-root data        # full runs (hours on 2 cores), release build
+#   scripts/reproduce.sh --quick                 # seconds-long pipeline check (CI), dev build
+#
+# Data: `scripts/fetch-datasets.sh data` (or any folder with mnist/, cifar10/, tinyshakespeare/).
+# Other options: `cargo run -p cdat-train -- reproduce --help`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=(--release)
+for arg in "$@"; do
+  if [ "$arg" = "--quick" ]; then profile=(); fi
+done
+exec cargo run --locked "${profile[@]}" -q -p cdat-train -- reproduce "$@"
