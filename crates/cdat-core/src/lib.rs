@@ -5,10 +5,13 @@
 //! - [`curvature`]: `hvp`, `directional_curvature` (forward-over-reverse and
 //!   forward-over-forward) on [`curvature::HvpBackend`] = `Autodiff<Dual<B>>`;
 //! - [`spectrum`]: sharpness by power iteration, Lanczos, preconditioned sharpness;
-//! - [`params`]: vectors in parameter space keyed by `ParamId`.
+//! - [`params`]: vectors in parameter space keyed by `ParamId`;
+//! - [`dynamics`]: the paper's simplified model of the joint dynamics of learning rate and
+//!   sharpness (plain `f64`), under a constant rate, a fixed-`y` tuner and CDAT.
 
 pub mod curvature;
 pub mod dual;
+pub mod dynamics;
 pub mod params;
 pub mod spectrum;
 

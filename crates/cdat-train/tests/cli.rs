@@ -769,3 +769,82 @@ fn flags_override_the_config_file_and_print_config_shows_the_result() {
     );
     assert!(!t.contains("steps = 9"));
 }
+
+/// Reads a CSV written by `simulate`: its header and its rows as numbers.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| {
+            l.split(',')
+                .map(|v| {
+                    v.parse::<f64>()
+                        .unwrap_or_else(|e| panic!("`{v}` in `{l}`: {e}"))
+                })
+                .collect::<Vec<f64>>()
+        })
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn simulate_writes_csvs_plots_and_a_summary() {
+    let o = run(&["simulate", "--help"]);
+    assert_ok(&o);
+    let t = text(&o);
+    for flag in ["--out", "--steps", "summary.csv"] {
+        assert!(t.contains(flag), "simulate --help lacks {flag}:\n{t}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = out_dir(&tmp, "sim");
+    let o = run(&["simulate", "--out", s(&out), "--steps", "300"]);
+    assert_ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    let scenarios = ["constant-eta", "fixed-y", "cdat-sigma-2", "cdat-sigma-1.9"];
+    for name in scenarios {
+        assert!(
+            stdout.contains(name) && stdout.contains("final λ"),
+            "summary lacks {name}:\n{stdout}"
+        );
+        for ext in ["png", "svg"] {
+            let p = out.join(format!("{name}.{ext}"));
+            let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            assert!(len > 1000, "{} missing or empty", p.display());
+        }
+        let (header, rows) = read_csv(&out.join(format!("{name}.csv")));
+        assert_eq!(&header[..3], ["t", "eta", "lambda"], "{name}");
+        assert_eq!(header[3], "x", "{name}");
+        assert_eq!(header.last().unwrap(), "y", "{name}");
+        assert_eq!(rows.len(), 301, "{name}: t = 0..=300");
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(r.len(), header.len(), "{name} row {i}");
+            assert_eq!(r[0], i as f64, "{name} row {i}");
+            assert!(r.iter().all(|v| v.is_finite()), "{name} row {i}: {r:?}");
+            // y = η λ − 2.
+            let y = *r.last().unwrap();
+            assert!((y - (r[1] * r[2] - 2.0)).abs() < 1e-9, "{name} row {i}");
+        }
+    }
+    // The fixed-y tuner holds y = −0.1 while λ grows; CDAT σ = 2 stays near y = 0.
+    let (_, rows) = read_csv(&out.join("fixed-y.csv"));
+    assert!(rows.iter().all(|r| (r[4] + 0.1).abs() < 1e-9));
+    assert!(rows[300][2] > 5.0 * rows[0][2]);
+    let (_, rows) = read_csv(&out.join("cdat-sigma-2.csv"));
+    assert!(rows[1..].iter().all(|r| r.last().unwrap().abs() < 0.01));
+    let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(lines.len(), 5, "{summary}");
+    assert!(lines[0].starts_with("scenario,"), "{summary}");
+    for (line, name) in lines[1..].iter().zip(scenarios) {
+        assert!(line.starts_with(&format!("{name},300,false,")), "{summary}");
+    }
+    // --steps 0 is an input error, not a crash.
+    let o = run(&["simulate", "--out", s(&out), "--steps", "0"]);
+    assert_user_error(&o, &["--steps"]);
+}
