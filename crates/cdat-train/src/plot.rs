@@ -13,9 +13,11 @@ use crate::metrics::StepRecord;
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
-const FAMILY: &str = "sans-serif";
+/// The font family every plot uses (the embedded DejaVu Sans).
+pub(crate) const FAMILY: &str = "sans-serif";
 
-fn register_font() {
+/// Registers the embedded font under [`FAMILY`] (once).
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
     });
@@ -41,10 +43,10 @@ pub(crate) struct Panel {
     pub series: Vec<Series>,
 }
 
-const BLUE: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const BLUE: RGBColor = RGBColor(31, 119, 180);
 const ORANGE: RGBColor = RGBColor(255, 127, 14);
-const GREEN: RGBColor = RGBColor(44, 160, 44);
-const RED: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const GREEN: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const RED: RGBColor = RGBColor(214, 39, 40);
 pub(crate) const GREY: RGBColor = RGBColor(90, 90, 90);
 
 /// Colours for comparison plots, in order (matplotlib's tab10).

@@ -6,7 +6,6 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use anyhow::{anyhow, Context, Result};
 use cdat_core::dynamics::{self, paper, CdatRecord, Options, Outcome, Record, Trajectory};
@@ -15,6 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::UserError;
+use crate::plot::{register_font, BLUE, FAMILY, GREEN, GREY, RED};
 
 /// Options of `cdat-train simulate`.
 #[derive(Debug, Clone, Args)]
@@ -144,38 +144,92 @@ pub fn run_simulate(args: &SimulateArgs) -> Result<String> {
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| UserError::new(format!("--out {}: {e}", args.out.display())))?;
-    let all = scenarios(args.steps);
-    let mut summary =
-        String::from("scenario,steps_done,diverged,final_lambda,final_eta,mean_y_last_10pct\n");
+    let all = simulate_into(&args.out, args.steps)?;
     let mut text = format!(
         "Simplified model of learning rate and sharpness, {} steps per scenario (files in {}):\n",
         args.steps,
         args.out.display()
     );
     for s in &all {
-        write_csv(s, &args.out.join(format!("{}.csv", s.name)))?;
-        render(s, &args.out)?;
+        let status = match s.diverged_at {
+            None => String::new(),
+            Some(step) => format!(" — diverged at step {step}"),
+        };
+        writeln!(
+            text,
+            "  {:<15} final λ = {:.4}, final η = {:.5}, mean y over the last 10% = {:+.5}{status}",
+            s.name, s.final_lambda, s.final_eta, s.mean_y_tail
+        )?;
+    }
+    Ok(text.trim_end().to_string())
+}
+
+/// The figures of one simulated scenario.
+#[derive(Clone, Debug)]
+pub struct ScenarioSummary {
+    /// File stem (`constant-eta`, `fixed-y`, `cdat-sigma-2`, `cdat-sigma-1.9`).
+    pub name: &'static str,
+    /// Title with the parameters.
+    pub title: &'static str,
+    /// Step of divergence, if any.
+    pub diverged_at: Option<usize>,
+    /// λ and η at the start.
+    pub initial_lambda: f64,
+    /// η of the first step.
+    pub initial_eta: f64,
+    /// λ at the middle of the horizon.
+    pub half_lambda: f64,
+    /// λ and η at the end.
+    pub final_lambda: f64,
+    /// η of the last step.
+    pub final_eta: f64,
+    /// |x| at the end.
+    pub final_abs_x: f64,
+    /// Mean of y = ηλ − 2 over the last 10% of steps.
+    pub mean_y_tail: f64,
+}
+
+/// Runs the scenarios for `steps` steps and writes their CSVs, plots and `summary.csv` into
+/// `dir`.
+pub fn simulate_into(dir: &Path, steps: usize) -> Result<Vec<ScenarioSummary>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let all = scenarios(steps);
+    let mut summary =
+        String::from("scenario,steps_done,diverged,final_lambda,final_eta,mean_y_last_10pct\n");
+    let mut out = Vec::new();
+    for s in &all {
+        write_csv(s, &dir.join(format!("{}.csv", s.name)))?;
+        render(s, dir)?;
         let steps_done = s.rows.last().map_or(0, |r| r.0);
         let (lambda, eta, mean_y) = (s.last("lambda"), s.last("eta"), s.mean_y_tail());
-        let status = match &s.outcome {
-            Outcome::Completed => String::new(),
-            Outcome::Diverged { step, reason } => format!(" — diverged at step {step}: {reason}"),
+        let diverged_at = match &s.outcome {
+            Outcome::Completed => None,
+            Outcome::Diverged { step, .. } => Some(*step),
         };
         writeln!(
             summary,
             "{},{steps_done},{},{lambda},{eta},{mean_y}",
             s.name,
-            matches!(s.outcome, Outcome::Diverged { .. })
+            diverged_at.is_some()
         )?;
-        writeln!(
-            text,
-            "  {:<15} final λ = {lambda:.4}, final η = {eta:.5}, mean y over the last 10% = {mean_y:+.5}{status}",
-            s.name
-        )?;
+        let lambdas = s.column("lambda");
+        let first = |c: &str| s.column(c).first().map_or(f64::NAN, |p| p.1);
+        out.push(ScenarioSummary {
+            name: s.name,
+            title: s.title,
+            diverged_at,
+            initial_lambda: first("lambda"),
+            initial_eta: first("eta"),
+            half_lambda: lambdas.get(lambdas.len() / 2).map_or(f64::NAN, |p| p.1),
+            final_lambda: lambda,
+            final_eta: eta,
+            final_abs_x: s.last("x").abs(),
+            mean_y_tail: mean_y,
+        });
     }
-    let path = args.out.join("summary.csv");
+    let path = dir.join("summary.csv");
     std::fs::write(&path, summary).with_context(|| format!("writing {}", path.display()))?;
-    Ok(text.trim_end().to_string())
+    Ok(out)
 }
 
 fn write_csv(s: &Scenario, path: &Path) -> Result<()> {
@@ -197,15 +251,6 @@ fn write_csv(s: &Scenario, path: &Path) -> Result<()> {
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-static REGISTER: Once = Once::new();
-const FAMILY: &str = "sans-serif";
-
-const RED: RGBColor = RGBColor(214, 39, 40);
-const GREEN: RGBColor = RGBColor(44, 160, 44);
-const BLUE: RGBColor = RGBColor(31, 119, 180);
-const GREY: RGBColor = RGBColor(90, 90, 90);
-
 /// One panel: a curve and an optional dashed reference curve.
 struct Panel {
     label: &'static str,
@@ -216,9 +261,7 @@ struct Panel {
 }
 
 fn render(s: &Scenario, dir: &Path) -> Result<()> {
-    REGISTER.call_once(|| {
-        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
-    });
+    register_font();
     let eta = s.column("eta");
     let two_over_eta: Vec<(f64, f64)> = eta
         .iter()
