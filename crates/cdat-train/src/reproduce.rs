@@ -437,3 +437,61 @@ fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn later_options_replace_earlier_ones_except_repeatable_sets() {
+        let merged = merge_options(
+            &words("--tuner cdat --steps 500 --no-plots --tuner-set beta=0.9"),
+            &words("--steps 6 --train-subset 64 --tuner-set max_lr=1 --no-plots"),
+        );
+        assert_eq!(
+            merged,
+            words("--tuner cdat --steps 6 --no-plots --tuner-set beta=0.9 --train-subset 64 --tuner-set max_lr=1")
+        );
+        // A negative number is a value, not an option.
+        assert_eq!(
+            merge_options(&words("--lr-log2 -3"), &words("--lr-log2 -4")),
+            words("--lr-log2 -4")
+        );
+    }
+
+    #[test]
+    fn grids_expand_to_the_cartesian_product_with_readable_names() {
+        let suite: Suite = toml::from_str(
+            r#"
+            name = "s"
+            title = "t"
+            config = "c.toml"
+            run = [
+              { name = "const", args = "--tuner constant", lr_log2 = [-1, 0] },
+              { name = "cdat", args = "--tuner cdat", grid = { "--sigma" = [1.0, 2.0], "--tuner-set" = ["beta=0.9"] } },
+            ]
+            "#,
+        )
+        .unwrap();
+        let runs = suite.expand();
+        let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "const_lr2^-1",
+                "const_lr2^0",
+                "cdat_sigma1.0_tuner-setbeta0.9",
+                "cdat_sigma2.0_tuner-setbeta0.9"
+            ]
+        );
+        assert_eq!(runs[0].args, words("--tuner constant --lr 0.5"));
+        assert_eq!(
+            runs[3].args,
+            words("--tuner cdat --sigma 2.0 --tuner-set beta=0.9")
+        );
+    }
+}

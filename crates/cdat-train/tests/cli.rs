@@ -848,3 +848,147 @@ fn simulate_writes_csvs_plots_and_a_summary() {
     let o = run(&["simulate", "--out", s(&out), "--steps", "0"]);
     assert_user_error(&o, &["--steps"]);
 }
+
+/// A two-suite plan on the embedded MNIST subset: a constant-η grid, the greedy tuner and CDAT
+/// in full batch; a σ × batch grid in mini batch.
+const TINY_PLAN: &str = r#"
+quick = ["--steps", "4", "--sharpness-every", "2", "--power-iters", "3", "--eval-every", "2", "--no-plots"]
+
+[[suite]]
+name = "full"
+title = "tiny full batch"
+config = "base.toml"
+run = [
+  { name = "gd-constant", args = "--tuner constant", lr_log2 = [-3, -2] },
+  { name = "gd-greedy", args = "--tuner greedy" },
+  { name = "gd-cdat", args = "--tuner cdat", grid = { "--sigma" = [1.0, 2.0] } },
+]
+
+[[suite]]
+name = "mini"
+title = "tiny mini batch"
+config = "base.toml"
+run = [
+  { name = "cdat", args = "--tuner cdat", grid = { "--batch-size" = [32, 64], "--sigma" = [1.0, 2.0] } },
+]
+"#;
+
+const TINY_BASE: &str = r#"
+backend = "ndarray"
+[data]
+dataset = "mnist"
+train_subset = 128
+test_subset = 64
+[model]
+name = "mlp"
+[model.config]
+hidden = [16]
+"#;
+
+#[test]
+fn reproduce_runs_a_plan_and_writes_the_report_from_the_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan.toml");
+    std::fs::write(&plan, TINY_PLAN).unwrap();
+    std::fs::write(tmp.path().join("base.toml"), TINY_BASE).unwrap();
+    let out = out_dir(&tmp, "runs");
+    let args = [
+        "reproduce",
+        "--plan",
+        s(&plan),
+        "--quick",
+        "--out",
+        s(&out),
+        "--no-progress",
+    ];
+    let o = run(&args);
+    assert_ok(&o);
+    // Every run of both suites has its folder with metrics and a summary.
+    for run in [
+        "full/gd-constant_lr2^-3",
+        "full/gd-constant_lr2^-2",
+        "full/gd-greedy",
+        "full/gd-cdat_sigma1.0",
+        "full/gd-cdat_sigma2.0",
+        "mini/cdat_batch-size32_sigma1.0",
+        "mini/cdat_batch-size64_sigma2.0",
+    ] {
+        let dir = out.join(run);
+        assert_eq!(metrics(&dir).len(), 4, "{run}: 4 steps of metrics");
+        assert!(dir.join("summary.json").is_file(), "{run}: summary.json");
+    }
+    // The options of the plan reached the runs.
+    let cfg =
+        std::fs::read_to_string(out.join("mini/cdat_batch-size32_sigma1.0/config.toml")).unwrap();
+    assert!(cfg.contains("batch_size = 32"), "{cfg}");
+    assert!(cfg.contains("sigma = 1.0"), "{cfg}");
+    // The report, the tables, the claims and the plots.
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    for claim in ["C1", "C2", "C3", "C4", "C5", "C6", "C7"] {
+        assert!(
+            report.contains(&format!("| {claim} |")),
+            "report lacks {claim}:\n{report}"
+        );
+    }
+    assert!(report.contains("Quick mode"), "{report}");
+    let results = out.join("results");
+    let runs_csv = std::fs::read_to_string(results.join("runs.csv")).unwrap();
+    assert_eq!(runs_csv.lines().count(), 1 + 9, "{runs_csv}");
+    // The greedy tuner's final loss ratio in the C1 table is the ratio of the summaries' numbers.
+    let last5 = |run: &str| summary(&out.join(run))["last5_mean_loss"].as_f64().unwrap();
+    let best_const = last5("full/gd-constant_lr2^-3").min(last5("full/gd-constant_lr2^-2"));
+    let ratio = last5("full/gd-greedy") / best_const;
+    assert!(
+        report.contains(&format!("{ratio:.3}")),
+        "C1 ratio {ratio:.3} not in the report:\n{report}"
+    );
+    for f in [
+        "claims.csv",
+        "full/loss.png",
+        "full/lr_sharpness.svg",
+        "mini/sigma_batch.png",
+        "dynamics/cdat-sigma-2.csv",
+    ] {
+        assert!(results.join(f).is_file(), "missing results/{f}");
+    }
+    // A second invocation finds every run done and only rebuilds the report.
+    let o = run(&args);
+    assert_ok(&o);
+    assert!(text(&o).contains("already done"), "{}", text(&o));
+}
+
+#[test]
+fn reproduce_rejects_bad_plans_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan.toml");
+    std::fs::write(&plan, "[[suite]]\nname = \"x\"\n").unwrap();
+    let o = run(&["reproduce", "--plan", s(&plan), "--report-only"]);
+    assert_user_error(&o, &["--plan", "plan.toml"]);
+    std::fs::write(&plan, TINY_PLAN.replace("--tuner greedy", "--tuner nope")).unwrap();
+    std::fs::write(tmp.path().join("base.toml"), TINY_BASE).unwrap();
+    let o = run(&["reproduce", "--plan", s(&plan), "--report-only"]);
+    assert_user_error(&o, &["suite `full` run `gd-greedy`", "nope"]);
+    let o = run(&["reproduce", "--plan", s(&plan), "--only", "missing"]);
+    assert_user_error(&o, &["--only", "missing", "full, mini"]);
+}
+
+#[test]
+fn the_paper_plan_resolves() {
+    // Every run of experiments/paper/plan.toml is a valid configuration (checked without data).
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/paper/plan.toml");
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "reproduce",
+        "--plan",
+        s(&plan),
+        "--report-only",
+        "--out",
+        s(&out_dir(&tmp, "runs")),
+        "--results",
+        s(&out_dir(&tmp, "results")),
+        "--report",
+        s(&out_dir(&tmp, "REPORT.md")),
+    ]);
+    assert_ok(&o);
+    assert!(out_dir(&tmp, "REPORT.md").is_file());
+}
