@@ -96,9 +96,11 @@ fn without_times(v: &Value) -> Value {
 }
 
 /// Two records are the same: same fields, equal integers, booleans and strings, floats equal up
-/// to 1e-4 relative. (Two fresh runs of the same seed already differ in the last bits of
-/// gradient-derived floats: Burn's CPU kernels do not sum in a fixed order from one process to
-/// the next, so bitwise equality cannot be asked of a resumed run either.)
+/// to 1e-3 relative. Two fresh runs of the same seed already differ in gradient-derived floats
+/// (measured: up to 3e-5 relative after 7 steps of this test's setup, and a resumed run 1.4e-4
+/// on a loaded machine; still so with RAYON_NUM_THREADS=1, where step 1 agrees bitwise and step
+/// 2 does not: the cause, below the trainer, is not found yet). A resume that lost state (the
+/// momentum, the EMAs, the data order) differs by far more than 1e-3.
 #[track_caller]
 fn assert_same_record(x: &Value, y: &Value) {
     let (a, b) = (without_times(x), without_times(y));
@@ -112,7 +114,7 @@ fn assert_same_record(x: &Value, y: &Value) {
         let (u, v) = (&oa[k], &ob[k]);
         match (u.as_f64(), v.as_f64(), u.is_f64() || v.is_f64()) {
             (Some(p), Some(q), true) => assert!(
-                (p - q).abs() <= 1e-4 * p.abs().max(q.abs()) + 1e-7,
+                (p - q).abs() <= 1e-3 * p.abs().max(q.abs()) + 1e-7,
                 "step {} field {k}: {p} vs {q}",
                 a["step"]
             ),
