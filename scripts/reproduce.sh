@@ -8,9 +8,13 @@
 #   scripts/reproduce.sh --quick                 # seconds-long pipeline check (CI), dev build
 #
 # Data: `scripts/fetch-datasets.sh data` (or any folder with mnist/, cifar10/, tinyshakespeare/).
-# Other options: `cargo run -p cdat-train -- reproduce --help`.
+# Other options: `cargo run -p cdat-train -- reproduce --help`. CDAT_TRAIN=<binary> uses an
+# already built cdat-train instead of `cargo run` (CI does, after `cargo test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -n "${CDAT_TRAIN:-}" ]; then
+  exec "$CDAT_TRAIN" reproduce "$@"
+fi
 profile=(--release)
 for arg in "$@"; do
   if [ "$arg" = "--quick" ]; then profile=(); fi
