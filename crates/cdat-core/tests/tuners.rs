@@ -718,11 +718,16 @@ struct Mlp<B: Backend> {
 }
 
 impl<B: Backend> Mlp<B> {
+    /// A new model with its parameters drawn now: Burn draws them lazily on first use, from the
+    /// global RNG that tests running in parallel also draw from, so clones of a never-used model
+    /// would get different values.
     fn new(device: &B::Device) -> Self {
-        Self {
+        let model = Self {
             l1: LinearConfig::new(3, 8).init(device),
             l2: LinearConfig::new(8, 2).init(device),
-        }
+        };
+        cdat_core::params::ensure_initialized(&model);
+        model
     }
 
     fn loss(&self, x: Tensor<B, 2>, y: Tensor<B, 2>) -> Tensor<B, 1> {
