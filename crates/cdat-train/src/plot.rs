@@ -249,17 +249,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
     let (mut y0, mut y1) = all
         .iter()
         .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    if x1 <= x0 {
-        x0 -= 0.5;
-        x1 += 0.5;
-    }
-    let pad = if y1 > y0 {
-        0.05 * (y1 - y0)
-    } else {
-        0.5_f64.max(0.05 * y0.abs())
-    };
-    y0 -= pad;
-    y1 += pad;
+    ((x0, x1), (y0, y1)) = padded_ranges((x0, x1), (y0, y1));
     if !panel.log_y && panel.series.iter().any(|s| s.label == "2") {
         y0 = y0.min(0.0);
     }
@@ -334,6 +324,25 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
         .draw()
         .map_err(e)?;
     Ok(())
+}
+
+/// Axis ranges for data spanning `x` and `y`: an empty x range widened by ±0.5, the y range
+/// padded by 5% (or by max(0.5, 5% of |y|) when it is a single value).
+pub(crate) fn padded_ranges(
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> ((f64, f64), (f64, f64)) {
+    let x = if x1 <= x0 {
+        (x0 - 0.5, x1 + 0.5)
+    } else {
+        (x0, x1)
+    };
+    let pad = if y1 > y0 {
+        0.05 * (y1 - y0)
+    } else {
+        0.5_f64.max(0.05 * y0.abs())
+    };
+    (x, (y0 - pad, y1 + pad))
 }
 
 fn format_number(y: f64) -> String {

@@ -95,6 +95,15 @@ impl RunView {
         s.last5_mean_loss
     }
 
+    /// This run's score over `base`'s; ∞ when this run diverged and `base` did not.
+    fn score_ratio(&self, base: &RunView) -> Option<f64> {
+        match (self.score(), base.score()) {
+            (Some(a), Some(b)) => Some(a / b),
+            (None, Some(_)) if self.diverged() => Some(f64::INFINITY),
+            _ => None,
+        }
+    }
+
     /// Training loss at `step` (the last record at or before it).
     fn loss_at(&self, step: usize) -> Option<f64> {
         self.records
@@ -700,11 +709,7 @@ fn claim_c1(suites: &Suites) -> ClaimSection {
                     .loss_at(t_early)
                     .zip(base.loss_at(t_early))
                     .map(|(a, b)| a / b);
-                let fin = match (r.score(), base.score()) {
-                    (Some(a), Some(b)) => Some(a / b),
-                    (None, Some(_)) if r.diverged() => Some(f64::INFINITY),
-                    _ => None,
-                };
+                let fin = r.score_ratio(base);
                 let ok = early.is_some_and(|e| e < 1.0) && fin.is_some_and(|f| f > 1.0);
                 total += 1;
                 passed += usize::from(ok);
@@ -831,15 +836,7 @@ fn claim_c4(suites: &Suites) -> ClaimSection {
             let Some(c2) = sr.find(&opt, "cdat", Some(2.0)) else {
                 continue;
             };
-            let b = base.score();
-            let ratio = |r: Option<&RunView>| -> Option<f64> {
-                let r = r?;
-                match (r.score(), b) {
-                    (Some(x), Some(y)) => Some(x / y),
-                    (None, Some(_)) if r.diverged() => Some(f64::INFINITY),
-                    _ => None,
-                }
-            };
+            let ratio = |r: Option<&RunView>| r.and_then(|r| r.score_ratio(base));
             let r1 = ratio(sr.find(&opt, "cdat", Some(1.0)));
             let r2 = ratio(Some(c2));
             let r2b = ratio(sr.find(&opt, "cdat", Some(2.0625)));

@@ -14,7 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::UserError;
-use crate::plot::{register_font, BLUE, FAMILY, GREEN, GREY, RED};
+use crate::plot::{padded_ranges, register_font, BLUE, FAMILY, GREEN, GREY, RED};
 
 /// Options of `cdat-train simulate`.
 #[derive(Debug, Clone, Args)]
@@ -359,17 +359,7 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<
     let (mut y0, mut y1) = ranged
         .iter()
         .fold((f64::MAX, f64::MIN), |(a, b), q| (a.min(q.1), b.max(q.1)));
-    if x1 <= x0 {
-        x0 -= 0.5;
-        x1 += 0.5;
-    }
-    let pad = if y1 > y0 {
-        0.05 * (y1 - y0)
-    } else {
-        0.5_f64.max(0.05 * y0.abs())
-    };
-    y0 -= pad;
-    y1 += pad;
+    ((x0, x1), (y0, y1)) = padded_ranges((x0, x1), (y0, y1));
     let clamp = |pts: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
         pts.into_iter().map(|(x, y)| (x, y.clamp(y0, y1))).collect()
     };
