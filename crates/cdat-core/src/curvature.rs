@@ -2,9 +2,17 @@
 //! Hessian-vector products `H v`, directional curvature `uᵀ H u`, and the top of the Hessian's
 //! spectrum (power iteration, Lanczos, and the preconditioned variant).
 //!
-//! The engine is forward-over-reverse: the module lives on `Autodiff<Dual<B>>`; its parameters
-//! get the tangent `v`, one backward pass then yields gradients whose tangents are `H v`. The
-//! loss's own tangent is `gᵀ v` for free.
+//! The module lives on `Autodiff<Dual<B>>` ([`HvpBackend`]); two engines share it:
+//!
+//! - **Second-order forward mode** (the default for `uᵀHu`, [`CurvatureMethod::Jet`]): along
+//!   the update the parameters move linearly, `w(t) = w + t·u`, so
+//!   `f(w(t)) = f + t·gᵀu + ½t²·uᵀHu + …`. The parameters get the jet `(w, u, 0)` and are not
+//!   tracked by the tape; one forward pass of the module as it is gives `f`, `gᵀu` and `uᵀHu`
+//!   as the loss's three coefficients: no backward pass, no tape, about the memory of inference.
+//! - **Forward-over-reverse** ([`hvp`], [`CurvatureMethod::ForwardOverReverse`]): the
+//!   parameters get the tangent `v`, one backward pass then yields gradients whose tangents are
+//!   `H v`; the loss's own tangent is `gᵀ v` for free. Sharpness (power iteration, Lanczos)
+//!   needs the whole vector `H v` and uses this engine.
 
 use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module};
@@ -13,6 +21,16 @@ use burn::tensor::{ElementConversion, Tensor};
 
 use crate::dual::Dual;
 use crate::params::{ensure_initialized, map_autodiff_params_with, map_params_with, ParamVec};
+
+/// How [`directional_curvature_with`] computes `uᵀHu`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CurvatureMethod {
+    /// One forward pass carrying a second-order jet (no tape, no backward pass).
+    #[default]
+    Jet,
+    /// One forward and one backward pass on dual numbers: `uᵀ·(H u)`.
+    ForwardOverReverse,
+}
 
 /// The backend a model must live on for exact Hessian-vector products: Burn's reverse mode over
 /// forward mode over `B`. With no tangents set it trains like `Autodiff<B>`.
@@ -191,7 +209,13 @@ where
     grad_of_param(module, id, grads).map(Dual::<B>::primal)
 }
 
-/// `f(w)`, `gᵀu` and `uᵀHu` by forward-over-reverse (one dual forward + backward pass).
+/// `f(w)`, `gᵀu` and `uᵀHu` by one forward pass of a second-order jet
+/// ([`CurvatureMethod::Jet`]; see the module docs). `loss_fn` is the module's loss as for
+/// [`gradient`]; it runs on a copy of the module whose parameters carry the jet `(w, u, 0)` and
+/// require no gradient, so no tape is built.
+///
+/// Panics ("no second-order rule for …") if the loss goes through an op that has a first-order
+/// rule only; use [`directional_curvature_with`] and forward-over-reverse there.
 pub fn directional_curvature<B, M>(
     module: &M,
     loss_fn: impl FnOnce(&M) -> Tensor<HvpBackend<B>, 1>,
@@ -201,17 +225,51 @@ where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
 {
-    let out = hvp(module, loss_fn, u);
-    DirectionalCurvature {
-        loss: out.loss,
-        slope: out.grad_dot_v,
-        curvature: u.dot(&out.hv),
+    directional_curvature_with(module, loss_fn, u, CurvatureMethod::Jet)
+}
+
+/// `f(w)`, `gᵀu` and `uᵀHu` by the given method.
+pub fn directional_curvature_with<B, M>(
+    module: &M,
+    loss_fn: impl FnOnce(&M) -> Tensor<HvpBackend<B>, 1>,
+    u: &ParamVec<B>,
+    method: CurvatureMethod,
+) -> DirectionalCurvature
+where
+    B: Backend,
+    M: AutodiffModule<HvpBackend<B>>,
+{
+    match method {
+        CurvatureMethod::Jet => {
+            ensure_initialized(module);
+            // Untracked leaves (no `require_grad`): the autodiff layer records nothing.
+            let lifted = map_params_with::<HvpBackend<B>, B, M>(module.clone(), u, |w, ui| {
+                Tensor::from_inner(Dual::with_jet(Dual::<B>::primal(w.inner()), ui, None))
+            });
+            let loss = loss_fn(&lifted);
+            let (f, slope, curvature) = Dual::<B>::split_jet(loss.inner());
+            DirectionalCurvature {
+                loss: scalar(f),
+                slope: slope.map_or(0.0, scalar),
+                curvature: curvature.map_or(0.0, scalar),
+            }
+        }
+        CurvatureMethod::ForwardOverReverse => {
+            let out = hvp(module, loss_fn, u);
+            DirectionalCurvature {
+                loss: out.loss,
+                slope: out.grad_dot_v,
+                curvature: u.dot(&out.hv),
+            }
+        }
     }
 }
 
+/// Test oracle, not part of the API (the jet of [`directional_curvature`] supersedes it):
 /// `f(w)`, `gᵀu` and `uᵀHu` by forward-over-forward: the module lives on `Dual<Dual<B>>`, both
 /// tangent levels of its parameters are set to `u`, and one forward pass gives
 /// `f(w + s u + r u)` to second order: its mixed coefficient is `uᵀHu` (no backward pass).
+#[doc(hidden)]
 pub fn directional_curvature_fof<B, M>(
     module: &M,
     loss_fn: impl FnOnce(&M) -> Tensor<Dual<Dual<B>>, 1>,

@@ -12,8 +12,8 @@ use burn::tensor::activation::{log_softmax, relu, softmax, tanh};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use cdat_core::curvature::{
-    apply_update, directional_curvature, directional_curvature_fof, gradient, hvp,
-    hvp_finite_difference, parameters, HvpBackend,
+    apply_update, directional_curvature, directional_curvature_fof, directional_curvature_with,
+    gradient, hvp, hvp_finite_difference, parameters, CurvatureMethod, HvpBackend,
 };
 use cdat_core::{Dual, ParamVec};
 use common::{dev, rand_data, F};
@@ -357,11 +357,17 @@ fn check_network<M, MF>(
         (a - b).abs() <= 1e-6 * a.abs().max(1.0),
         "{name}: uᵀHv={a} vᵀHu={b}"
     );
+    // The jet (one forward pass) against uᵀ·(H u) by forward-over-reverse.
     let dc = directional_curvature(&model, &loss_h, &u);
     let uhu = u.dot(&hu.hv);
     assert!(
-        (dc.curvature - uhu).abs() <= 1e-10 * uhu.abs().max(1.0),
-        "{name}: {dc:?} vs {uhu}"
+        (dc.curvature - uhu).abs() <= 1e-8 * uhu.abs().max(1.0),
+        "{name}: jet {dc:?} vs forward-over-reverse uᵀHu = {uhu}"
+    );
+    let for_ = directional_curvature_with(&model, &loss_h, &u, CurvatureMethod::ForwardOverReverse);
+    assert!(
+        (for_.curvature - uhu).abs() <= 1e-12 * uhu.abs().max(1.0),
+        "{name}: {for_:?} vs {uhu}"
     );
     // Burn's own reverse mode for `gather` (cross-entropy) loses precision at ~1e-8 relative
     // even on plain `Autodiff<NdArray<f64>>` (measured), hence 1e-6 for the gradient side.

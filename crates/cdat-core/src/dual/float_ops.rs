@@ -1,10 +1,14 @@
-//! JVP rules for float tensor operations.
+//! Jet rules for float tensor operations (first and second order).
 //!
-//! Notation in the comments: `x` is the primal input, `t` its tangent, `y` the primal output.
-//! A tangent of `None` stands for zero; an op whose inputs all have `None` tangents only runs
-//! the wrapped backend's op on the primals.
+//! Notation in the comments: `x` is the primal input, `x₁` its tangent, `x₂` its second-order
+//! coefficient, `y` the primal output (see [`super::rules`] for the jet algebra). A `None`
+//! coefficient stands for zero; an op whose inputs are all constants only runs the wrapped
+//! backend's op on the primals.
 
-use super::rules::{dual, linear, sum_opt, P};
+use super::rules::{
+    add_fit, all_constant, bilinear, constant, dual, first_order, fit, jet, linear, linear_n,
+    shift, smooth, square, tracks, P,
+};
 use super::{Dual, DualTensor};
 use burn_backend::backend::{Backend, ExecutionError};
 use burn_backend::get_device_settings;
@@ -14,39 +18,6 @@ use burn_backend::{
     BoolDType, Distribution, FloatDType, IntDType, Scalar, Shape, Slice, TensorData, TensorMetadata,
 };
 use core::future::Future;
-
-/// An elementwise op `y = f(x)` with tangent `df(x, y, t)`.
-fn unary<B: Backend>(
-    x: DualTensor<B>,
-    f: impl FnOnce(P<B>) -> P<B>,
-    df: impl FnOnce(P<B>, P<B>, P<B>) -> P<B>,
-) -> DualTensor<B> {
-    match x.tangent {
-        None => dual(f(x.primal), None),
-        Some(t) => {
-            let y = f(x.primal.clone());
-            let ty = df(x.primal, y.clone(), t);
-            dual(y, Some(ty))
-        }
-    }
-}
-
-/// Broadcasts a tangent to the output shape when a broadcasting op left it smaller.
-fn fit<B: Backend>(t: P<B>, shape: &Shape) -> P<B> {
-    if &t.shape() == shape {
-        t
-    } else {
-        B::float_expand(t, shape.clone())
-    }
-}
-
-fn add_opt<B: Backend>(a: Option<P<B>>, b: Option<P<B>>, shape: &Shape) -> Option<P<B>> {
-    sum_opt::<B>(a.map(|a| fit::<B>(a, shape)), b.map(|b| fit::<B>(b, shape)))
-}
-
-fn zeros_like<B: Backend>(x: &P<B>) -> P<B> {
-    B::float_zeros(x.shape(), &B::float_device(x), x.dtype().into())
-}
 
 fn bool_dtype<B: Backend>(x: &P<B>) -> BoolDType {
     get_device_settings::<B>(&B::float_device(x)).bool_dtype
@@ -64,9 +35,10 @@ fn to_f64(s: Scalar) -> f64 {
     s.elem::<f64>()
 }
 
-/// `t * mask` where the mask selects the entries at which the derivative is 1.
-fn keep_where<B: Backend>(t: P<B>, drop: BoolTensor<B>) -> P<B> {
-    B::float_mask_fill(t, drop, scalar(0.0))
+/// Zero where `drop` holds: the derivative of a piecewise-linear selection, applied to every
+/// coefficient (the mask is locally constant).
+fn drop_where<B: Backend>(x: DualTensor<B>, drop: BoolTensor<B>) -> DualTensor<B> {
+    linear(x, |c| B::float_mask_fill(c, drop.clone(), scalar(0.0)))
 }
 
 /// `1 / sqrt(v)`.
@@ -74,15 +46,35 @@ fn rsqrt<B: Backend>(v: P<B>) -> P<B> {
     B::float_recip(B::float_sqrt(v))
 }
 
-/// `x * x`.
-fn square<B: Backend>(x: P<B>) -> P<B> {
-    B::float_mul(x.clone(), x)
+/// `1 - x²`, `x² - 1` or `x² + 1` as `sign·x² + c`.
+fn square_plus<B: Backend>(x: &P<B>, sign: f64, c: f64) -> P<B> {
+    let x2 = square::<B>(x.clone());
+    let x2 = if sign < 0.0 { B::float_neg(x2) } else { x2 };
+    B::float_add_scalar(x2, scalar(c))
 }
 
-/// For a reduction or a selection that picks one element along `dim` at `indices`, the tangent
-/// is the input tangent gathered at those indices.
-fn gather_tangent<B: Backend>(t: Option<P<B>>, dim: usize, indices: &IntTensor<B>) -> Option<P<B>> {
-    t.map(|t| B::float_gather(dim, t, indices.clone()))
+/// The second derivative `k·x / q^{3/2}` of `asin`, `acos`, `acosh`, `asinh` with `q = sign·x² + c`.
+fn inverse_trig_d2<B: Backend>(x: &P<B>, q: P<B>, k: f64) -> P<B> {
+    let r = rsqrt::<B>(q.clone());
+    let r3 = B::float_div(r, q);
+    B::float_mul_scalar(B::float_mul(x.clone(), r3), scalar(k))
+}
+
+/// For a reduction or a selection that picks one element along `dim` at `indices`, every
+/// coefficient is the input's gathered at those indices.
+fn gather_at<B: Backend>(
+    primal: P<B>,
+    x: DualTensor<B>,
+    dim: usize,
+    indices: &IntTensor<B>,
+) -> DualTensor<B> {
+    let gathered = linear(x, |c| B::float_gather(dim, c, indices.clone()));
+    jet(
+        primal,
+        gathered.tangent,
+        gathered.second,
+        gathered.tracks_second,
+    )
 }
 
 fn flatten<B: Backend>(x: P<B>) -> P<B> {
@@ -125,14 +117,21 @@ fn slices_along(shape: &Shape, dim: usize, start: usize, end: usize) -> Vec<Slic
         .collect()
 }
 
-/// Tangent of a cumulative max/min along `dim`: at each position, the tangent of the input
-/// element that currently holds the running extremum (the latest position where the running
-/// extremum was attained).
-fn cum_extremum_tangent<B: Backend>(x: P<B>, y: P<B>, t: P<B>, dim: usize) -> P<B> {
-    let shape = x.shape();
+/// Cumulative max/min along `dim`: at each position, every coefficient of the input element
+/// that currently holds the running extremum (the latest position where it was attained).
+fn cum_extremum<B: Backend>(
+    x: DualTensor<B>,
+    dim: usize,
+    cum: impl Fn(P<B>, usize) -> P<B>,
+) -> DualTensor<B> {
+    let y = cum(x.primal.clone(), dim);
+    if x.is_constant() {
+        return constant(y);
+    }
+    let shape = x.primal.shape();
     let n = shape[dim];
-    let device = B::float_device(&x);
-    let idt = int_dtype::<B>(&x);
+    let device = B::float_device(&x.primal);
+    let idt = int_dtype::<B>(&x.primal);
     let mut view = vec![1; shape.num_dims()];
     view[dim] = n;
     let positions = B::int_expand(
@@ -140,16 +139,92 @@ fn cum_extremum_tangent<B: Backend>(x: P<B>, y: P<B>, t: P<B>, dim: usize) -> P<
         shape.clone(),
     );
     // Positions where the input equals the running extremum; elsewhere 0 (a valid lower bound).
-    let record = B::float_equal(x, y, bool_dtype::<B>(&t));
+    let record = B::float_equal(x.primal.clone(), y.clone(), bool_dtype::<B>(&y));
     let not_record = B::bool_not(record);
     let candidates = B::int_mask_fill(positions, not_record, Scalar::from(0i64));
     let source = B::int_cummax(candidates, dim);
-    B::float_gather(dim, t, source)
+    gather_at(y, x, dim, &source)
+}
+
+/// `y = a / b`: `y₁ = (a₁ − y·b₁) / b`, `y₂ = (a₂ − 2·y₁·b₁ − y·b₂) / b` (from `a = y·b`).
+fn divide<B: Backend>(a: DualTensor<B>, b: DualTensor<B>) -> DualTensor<B> {
+    let tracks = tracks(&[&a, &b]);
+    let y = B::float_div(a.primal, b.primal.clone());
+    let shape = y.shape();
+    let over_b = |n: P<B>| B::float_div(n, b.primal.clone());
+    let yb1 = b
+        .tangent
+        .clone()
+        .map(|b1| B::float_neg(B::float_mul(y.clone(), b1)));
+    let y1 = add_fit::<B>(a.tangent, yb1, &shape).map(over_b);
+    let y2 = if tracks {
+        let cross = match (&y1, &b.tangent) {
+            (Some(y1), Some(b1)) => Some(B::float_mul_scalar(
+                B::float_mul(y1.clone(), b1.clone()),
+                scalar(-2.0),
+            )),
+            _ => None,
+        };
+        let yb2 = b.second.map(|b2| B::float_neg(B::float_mul(y.clone(), b2)));
+        add_fit::<B>(add_fit::<B>(a.second, cross, &shape), yb2, &shape).map(over_b)
+    } else {
+        None
+    };
+    jet(y, y1, y2, tracks)
+}
+
+/// `y = x^p` for a scalar exponent `p`: `f′ = p·x^(p−1)`, `f″ = p(p−1)·x^(p−2)`, computed with
+/// the same power op.
+fn pow_scalar<B: Backend>(
+    x: DualTensor<B>,
+    p: Scalar,
+    pow: impl Fn(P<B>, Scalar) -> P<B>,
+) -> DualTensor<B> {
+    let pf = to_f64(p);
+    if pf == 0.0 {
+        return jet(pow(x.primal, p), None, None, x.tracks_second);
+    }
+    let minus = |k: i64| match p {
+        Scalar::Int(n) => Scalar::Int(n - k),
+        Scalar::UInt(n) => Scalar::Int(n as i64 - k),
+        _ => scalar(pf - k as f64),
+    };
+    let power = |x: &P<B>, k: i64| -> P<B> {
+        if pf == k as f64 {
+            B::float_ones(x.shape(), &B::float_device(x), x.dtype().into())
+        } else {
+            pow(x.clone(), minus(k))
+        }
+    };
+    smooth(
+        x,
+        |x| pow(x, p),
+        |x, _| {
+            if pf == 1.0 {
+                B::float_ones(x.shape(), &B::float_device(x), x.dtype().into())
+            } else {
+                B::float_mul_scalar(power(x, 1), scalar(pf))
+            }
+        },
+        |x, _, _| (pf != 1.0).then(|| B::float_mul_scalar(power(x, 2), scalar(pf * (pf - 1.0)))),
+    )
+}
+
+/// The jet of `op(x)` computed by the composition `composed` of ops that carry their own rules,
+/// with the primal taken from the wrapped backend's native `op` (for ops whose second-order rule
+/// is their decomposition).
+fn by_composition<B: Backend>(native: P<B>, composed: DualTensor<B>) -> DualTensor<B> {
+    jet(
+        native,
+        composed.tangent,
+        composed.second,
+        composed.tracks_second,
+    )
 }
 
 impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_from_data(data: TensorData, device: &Device<Self>) -> FloatTensor<Self> {
-        dual(B::float_from_data(data, device), None)
+        constant(B::float_from_data(data, device))
     }
 
     fn float_random(
@@ -158,15 +233,15 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         device: &Device<Self>,
         dtype: FloatDType,
     ) -> FloatTensor<Self> {
-        dual(B::float_random(shape, distribution, device, dtype), None)
+        constant(B::float_random(shape, distribution, device, dtype))
     }
 
     fn float_zeros(shape: Shape, device: &Device<Self>, dtype: FloatDType) -> FloatTensor<Self> {
-        dual(B::float_zeros(shape, device, dtype), None)
+        constant(B::float_zeros(shape, device, dtype))
     }
 
     fn float_ones(shape: Shape, device: &Device<Self>, dtype: FloatDType) -> FloatTensor<Self> {
-        dual(B::float_ones(shape, device, dtype), None)
+        constant(B::float_ones(shape, device, dtype))
     }
 
     fn float_full(
@@ -175,7 +250,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         device: &Device<Self>,
         dtype: FloatDType,
     ) -> FloatTensor<Self> {
-        dual(B::float_full(shape, fill_value, device, dtype), None)
+        constant(B::float_full(shape, fill_value, device, dtype))
     }
 
     fn float_into_data(
@@ -197,7 +272,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_empty(shape: Shape, device: &Device<Self>, dtype: FloatDType) -> FloatTensor<Self> {
-        dual(B::float_empty(shape, device, dtype), None)
+        constant(B::float_empty(shape, device, dtype))
     }
 
     fn float_repeat_dim(tensor: FloatTensor<Self>, dim: usize, times: usize) -> FloatTensor<Self> {
@@ -205,75 +280,77 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_add(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+        let tracks = tracks(&[&lhs, &rhs]);
         let y = B::float_add(lhs.primal, rhs.primal);
-        let t = add_opt::<B>(lhs.tangent, rhs.tangent, &y.shape());
-        dual(y, t)
+        let shape = y.shape();
+        let t = add_fit::<B>(lhs.tangent, rhs.tangent, &shape);
+        let s = add_fit::<B>(lhs.second, rhs.second, &shape);
+        jet(y, t, s, tracks)
     }
 
     fn float_add_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
-        dual(B::float_add_scalar(lhs.primal, rhs), lhs.tangent)
+        shift(lhs, |x| B::float_add_scalar(x, rhs))
     }
 
     fn float_clamp_min(tensor: FloatTensor<Self>, min: Scalar) -> FloatTensor<Self> {
-        // dy = t where x >= min, 0 below.
-        unary(
-            tensor,
-            |x| B::float_clamp_min(x, min),
-            |x, _, t| {
-                let below = B::float_lower_elem(x, min, bool_dtype::<B>(&t));
-                keep_where::<B>(t, below)
-            },
-        )
+        // Every coefficient passes where x >= min, 0 below.
+        if tensor.is_constant() {
+            return constant(B::float_clamp_min(tensor.primal, min));
+        }
+        let below =
+            B::float_lower_elem(tensor.primal.clone(), min, bool_dtype::<B>(&tensor.primal));
+        let y = B::float_clamp_min(tensor.primal.clone(), min);
+        let d = drop_where(tensor, below);
+        jet(y, d.tangent, d.second, d.tracks_second)
     }
 
     fn float_clamp_max(tensor: FloatTensor<Self>, max: Scalar) -> FloatTensor<Self> {
-        // dy = t where x <= max, 0 above.
-        unary(
-            tensor,
-            |x| B::float_clamp_max(x, max),
-            |x, _, t| {
-                let above = B::float_greater_elem(x, max, bool_dtype::<B>(&t));
-                keep_where::<B>(t, above)
-            },
-        )
+        // Every coefficient passes where x <= max, 0 above.
+        if tensor.is_constant() {
+            return constant(B::float_clamp_max(tensor.primal, max));
+        }
+        let above =
+            B::float_greater_elem(tensor.primal.clone(), max, bool_dtype::<B>(&tensor.primal));
+        let y = B::float_clamp_max(tensor.primal.clone(), max);
+        let d = drop_where(tensor, above);
+        jet(y, d.tangent, d.second, d.tracks_second)
     }
 
     fn float_clamp(tensor: FloatTensor<Self>, min: Scalar, max: Scalar) -> FloatTensor<Self> {
-        // dy = t inside [min, max], 0 outside.
-        unary(
-            tensor,
-            |x| B::float_clamp(x, min, max),
-            |x, _, t| {
-                let bd = bool_dtype::<B>(&t);
-                let below = B::float_lower_elem(x.clone(), min, bd);
-                let above = B::float_greater_elem(x, max, bd);
-                keep_where::<B>(keep_where::<B>(t, below), above)
-            },
-        )
+        // Every coefficient passes inside [min, max], 0 outside.
+        if tensor.is_constant() {
+            return constant(B::float_clamp(tensor.primal, min, max));
+        }
+        let bd = bool_dtype::<B>(&tensor.primal);
+        let below = B::float_lower_elem(tensor.primal.clone(), min, bd);
+        let above = B::float_greater_elem(tensor.primal.clone(), max, bd);
+        let outside = B::bool_or(below, above);
+        let y = B::float_clamp(tensor.primal.clone(), min, max);
+        let d = drop_where(tensor, outside);
+        jet(y, d.tangent, d.second, d.tracks_second)
     }
 
     fn float_sub(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+        let tracks = tracks(&[&lhs, &rhs]);
         let y = B::float_sub(lhs.primal, rhs.primal);
-        let t = match (lhs.tangent, rhs.tangent) {
+        let shape = y.shape();
+        let diff = |a: Option<P<B>>, b: Option<P<B>>| match (a, b) {
             (None, None) => None,
-            (Some(a), None) => Some(fit::<B>(a, &y.shape())),
-            (None, Some(b)) => Some(fit::<B>(B::float_neg(b), &y.shape())),
-            (Some(a), Some(b)) => Some(fit::<B>(B::float_sub(a, b), &y.shape())),
+            (Some(a), None) => Some(fit::<B>(a, &shape)),
+            (None, Some(b)) => Some(fit::<B>(B::float_neg(b), &shape)),
+            (Some(a), Some(b)) => Some(fit::<B>(B::float_sub(a, b), &shape)),
         };
-        dual(y, t)
+        let t = diff(lhs.tangent, rhs.tangent);
+        let s = diff(lhs.second, rhs.second);
+        jet(y, t, s, tracks)
     }
 
     fn float_sub_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
-        dual(B::float_sub_scalar(lhs.primal, rhs), lhs.tangent)
+        shift(lhs, |x| B::float_sub_scalar(x, rhs))
     }
 
     fn float_mul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d(a b) = ta b + a tb
-        let ta = lhs.tangent.map(|t| B::float_mul(t, rhs.primal.clone()));
-        let tb = rhs.tangent.map(|t| B::float_mul(lhs.primal.clone(), t));
-        let y = B::float_mul(lhs.primal, rhs.primal);
-        let t = add_opt::<B>(ta, tb, &y.shape());
-        dual(y, t)
+        bilinear(lhs, rhs, B::float_mul)
     }
 
     fn float_mul_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
@@ -281,14 +358,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_div(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d(a / b) = ta / b - (a / b) tb / b
-        let y = B::float_div(lhs.primal, rhs.primal.clone());
-        let ta = lhs.tangent.map(|t| B::float_div(t, rhs.primal.clone()));
-        let tb = rhs
-            .tangent
-            .map(|t| B::float_neg(B::float_div(B::float_mul(y.clone(), t), rhs.primal.clone())));
-        let t = add_opt::<B>(ta, tb, &y.shape());
-        dual(y, t)
+        divide(lhs, rhs)
     }
 
     fn float_div_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
@@ -296,27 +366,26 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_remainder(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
-        // a mod b = a - floor(a / b) b, so d = ta - floor(a / b) tb (a.e.).
-        let tb = rhs.tangent.map(|t| {
-            let q = B::float_floor(B::float_div(lhs.primal.clone(), rhs.primal.clone()));
-            B::float_neg(B::float_mul(q, t))
-        });
+        // a mod b = a - q b with q = floor(a / b) locally constant (a.e.): yₖ = aₖ - q bₖ.
+        let tracks = tracks(&[&lhs, &rhs]);
+        let q = (rhs.tangent.is_some() || rhs.second.is_some())
+            .then(|| B::float_floor(B::float_div(lhs.primal.clone(), rhs.primal.clone())));
         let y = B::float_remainder(lhs.primal, rhs.primal);
-        let t = add_opt::<B>(lhs.tangent, tb, &y.shape());
-        dual(y, t)
+        let shape = y.shape();
+        let minus_q = |b: Option<P<B>>| {
+            b.map(|b| B::float_neg(B::float_mul(q.clone().expect("q is set"), b)))
+        };
+        let t = add_fit::<B>(lhs.tangent, minus_q(rhs.tangent), &shape);
+        let s = add_fit::<B>(lhs.second, minus_q(rhs.second), &shape);
+        jet(y, t, s, tracks)
     }
 
     fn float_remainder_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
-        dual(B::float_remainder_scalar(lhs.primal, rhs), lhs.tangent)
+        shift(lhs, |x| B::float_remainder_scalar(x, rhs))
     }
 
     fn float_matmul(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d(A B) = tA B + A tB
-        let ta = lhs.tangent.map(|t| B::float_matmul(t, rhs.primal.clone()));
-        let tb = rhs.tangent.map(|t| B::float_matmul(lhs.primal.clone(), t));
-        let y = B::float_matmul(lhs.primal, rhs.primal);
-        let t = add_opt::<B>(ta, tb, &y.shape());
-        dual(y, t)
+        bilinear(lhs, rhs, B::float_matmul)
     }
 
     fn float_cross(
@@ -324,16 +393,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         rhs: FloatTensor<Self>,
         dim: usize,
     ) -> FloatTensor<Self> {
-        // d(a x b) = ta x b + a x tb
-        let ta = lhs
-            .tangent
-            .map(|t| B::float_cross(t, rhs.primal.clone(), dim));
-        let tb = rhs
-            .tangent
-            .map(|t| B::float_cross(lhs.primal.clone(), t, dim));
-        let y = B::float_cross(lhs.primal, rhs.primal, dim);
-        let t = add_opt::<B>(ta, tb, &y.shape());
-        dual(y, t)
+        bilinear(lhs, rhs, |a, b| B::float_cross(a, b, dim))
     }
 
     fn float_neg(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -341,10 +401,18 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_recip(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d(1/x) = -t y^2
-        unary(tensor, B::float_recip, |_, y, t| {
-            B::float_neg(B::float_mul(t, square::<B>(y)))
-        })
+        // f' = -y², f'' = 2 y³.
+        smooth(
+            tensor,
+            B::float_recip,
+            |_, y| B::float_neg(square::<B>(y.clone())),
+            |_, y, d1| {
+                Some(B::float_mul_scalar(
+                    B::float_mul(d1.clone(), y.clone()),
+                    scalar(-2.0),
+                ))
+            },
+        )
     }
 
     fn float_transpose(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -382,19 +450,11 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         value: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
         // Linear in (tensor, value) jointly.
-        let t = match (tensor.tangent, value.tangent) {
-            (None, None) => None,
-            (tt, tv) => Some(B::float_scatter_add(
-                dim,
-                tt.unwrap_or_else(|| zeros_like::<B>(&tensor.primal)),
-                indices.clone(),
-                tv.unwrap_or_else(|| zeros_like::<B>(&value.primal)),
-            )),
-        };
-        dual(
-            B::float_scatter_add(dim, tensor.primal, indices, value.primal),
-            t,
-        )
+        linear_n(vec![tensor, value], |mut c| {
+            let v = c.pop().expect("two inputs");
+            let t = c.pop().expect("two inputs");
+            B::float_scatter_add(dim, t, indices.clone(), v)
+        })
     }
 
     fn float_scatter_nd(
@@ -404,25 +464,29 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         reduction: IndexingUpdateOp,
     ) -> FloatTensor<Self> {
         // Assign and Add are linear in (data, values) jointly; Mul/Min/Max have no rule here.
-        let t = match (data.tangent, values.tangent) {
-            (None, None) => None,
-            (td, tv) => match reduction {
-                IndexingUpdateOp::Assign | IndexingUpdateOp::Add => Some(B::float_scatter_nd(
-                    td.unwrap_or_else(|| zeros_like::<B>(&data.primal)),
-                    indices.clone(),
-                    tv.unwrap_or_else(|| zeros_like::<B>(&values.primal)),
+        match reduction {
+            IndexingUpdateOp::Assign | IndexingUpdateOp::Add => {
+                linear_n(vec![data, values], |mut c| {
+                    let v = c.pop().expect("two inputs");
+                    let d = c.pop().expect("two inputs");
+                    B::float_scatter_nd(d, indices.clone(), v, reduction)
+                })
+            }
+            other => {
+                if !all_constant(&[&data, &values]) {
+                    panic!(
+                        "Dual: no JVP rule for float_scatter_nd with reduction {other:?}; \
+                         forward-mode differentiation through it is not supported"
+                    );
+                }
+                constant(B::float_scatter_nd(
+                    data.primal,
+                    indices,
+                    values.primal,
                     reduction,
-                )),
-                other => panic!(
-                    "Dual: no JVP rule for float_scatter_nd with reduction {other:?}; \
-                     forward-mode differentiation through it is not supported"
-                ),
-            },
-        };
-        dual(
-            B::float_scatter_nd(data.primal, indices, values.primal, reduction),
-            t,
-        )
+                ))
+            }
+        }
     }
 
     fn float_gather_nd(data: FloatTensor<Self>, indices: IntTensor<Self>) -> FloatTensor<Self> {
@@ -443,19 +507,11 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         indices: IntTensor<Self>,
         value: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let t = match (tensor.tangent, value.tangent) {
-            (None, None) => None,
-            (tt, tv) => Some(B::float_select_add(
-                tt.unwrap_or_else(|| zeros_like::<B>(&tensor.primal)),
-                dim,
-                indices.clone(),
-                tv.unwrap_or_else(|| zeros_like::<B>(&value.primal)),
-            )),
-        };
-        dual(
-            B::float_select_add(tensor.primal, dim, indices, value.primal),
-            t,
-        )
+        linear_n(vec![tensor, value], |mut c| {
+            let v = c.pop().expect("two inputs");
+            let t = c.pop().expect("two inputs");
+            B::float_select_add(t, dim, indices.clone(), v)
+        })
     }
 
     fn float_slice(tensor: FloatTensor<Self>, slices: &[Slice]) -> FloatTensor<Self> {
@@ -467,18 +523,11 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         slices: &[Slice],
         value: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let t = match (tensor.tangent, value.tangent) {
-            (None, None) => None,
-            (tt, tv) => Some(B::float_slice_assign(
-                tt.unwrap_or_else(|| zeros_like::<B>(&tensor.primal)),
-                slices,
-                tv.unwrap_or_else(|| zeros_like::<B>(&value.primal)),
-            )),
-        };
-        dual(
-            B::float_slice_assign(tensor.primal, slices, value.primal),
-            t,
-        )
+        linear_n(vec![tensor, value], |mut c| {
+            let v = c.pop().expect("two inputs");
+            let t = c.pop().expect("two inputs");
+            B::float_slice_assign(t, slices, v)
+        })
     }
 
     fn float_mask_where(
@@ -486,20 +535,14 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         mask: BoolTensor<Self>,
         value: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        // y = value where mask, tensor elsewhere; the tangent follows the same selection.
-        let y = B::float_mask_where(tensor.primal.clone(), mask.clone(), value.primal.clone());
-        let t = match (tensor.tangent, value.tangent) {
-            (None, None) => None,
-            (tt, tv) => {
-                let tt = fit::<B>(
-                    tt.unwrap_or_else(|| zeros_like::<B>(&tensor.primal)),
-                    &y.shape(),
-                );
-                let tv = tv.unwrap_or_else(|| zeros_like::<B>(&value.primal));
-                Some(B::float_mask_where(tt, mask, tv))
-            }
-        };
-        dual(y, t)
+        // y = value where mask, tensor elsewhere; every coefficient follows the same selection.
+        let shape =
+            B::float_mask_where(tensor.primal.clone(), mask.clone(), value.primal.clone()).shape();
+        linear_n(vec![tensor, value], |mut c| {
+            let v = c.pop().expect("two inputs");
+            let t = fit::<B>(c.pop().expect("two inputs"), &shape);
+            B::float_mask_where(t, mask.clone(), v)
+        })
     }
 
     fn float_mask_fill(
@@ -507,10 +550,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         mask: BoolTensor<Self>,
         value: Scalar,
     ) -> FloatTensor<Self> {
-        let t = tensor
-            .tangent
-            .map(|t| B::float_mask_fill(t, mask.clone(), scalar(0.0)));
-        dual(B::float_mask_fill(tensor.primal, mask, value), t)
+        let y = B::float_mask_fill(tensor.primal.clone(), mask.clone(), value);
+        let d = drop_where(tensor, mask);
+        jet(y, d.tangent, d.second, d.tracks_second)
     }
 
     fn float_equal(
@@ -611,14 +653,16 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
 
     fn float_detach(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // A stop-gradient has a zero derivative, in forward mode too (as in JAX).
-        dual(B::float_detach(tensor.primal), None)
+        jet(
+            B::float_detach(tensor.primal),
+            None,
+            None,
+            tensor.tracks_second,
+        )
     }
 
     fn float_set_require_grad(tensor: FloatTensor<Self>, require_grad: bool) -> FloatTensor<Self> {
-        dual(
-            B::float_set_require_grad(tensor.primal, require_grad),
-            tensor.tangent,
-        )
+        shift(tensor, |x| B::float_set_require_grad(x, require_grad))
     }
 
     fn float_is_require_grad(tensor: &FloatTensor<Self>) -> bool {
@@ -634,6 +678,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_prod(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
+        first_order("float_prod", &[&tensor]);
         let t = tensor.tangent.map(|t| {
             prod_dim_tangent::<B>(flatten::<B>(tensor.primal.clone()), flatten::<B>(t), 0)
         });
@@ -641,6 +686,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_prod_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
+        first_order("float_prod_dim", &[&tensor]);
         let t = tensor
             .tangent
             .map(|t| prod_dim_tangent::<B>(tensor.primal.clone(), t, dim));
@@ -661,27 +707,23 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
 
     fn float_cumprod(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
         // y_i = prod_{k<=i} x_k, so dy = y * cumsum(t / x). Undefined where x has exact zeros.
-        unary(
-            tensor,
-            |x| B::float_cumprod(x, dim),
-            |x, y, t| B::float_mul(y, B::float_cumsum(B::float_div(t, x), dim)),
-        )
+        first_order("float_cumprod", &[&tensor]);
+        let y = B::float_cumprod(tensor.primal.clone(), dim);
+        let t = tensor.tangent.map(|t| {
+            B::float_mul(
+                y.clone(),
+                B::float_cumsum(B::float_div(t, tensor.primal), dim),
+            )
+        });
+        dual(y, t)
     }
 
     fn float_cummin(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(
-            tensor,
-            |x| B::float_cummin(x, dim),
-            |x, y, t| cum_extremum_tangent::<B>(x, y, t, dim),
-        )
+        cum_extremum(tensor, dim, B::float_cummin)
     }
 
     fn float_cummax(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        unary(
-            tensor,
-            |x| B::float_cummax(x, dim),
-            |x, y, t| cum_extremum_tangent::<B>(x, y, t, dim),
-        )
+        cum_extremum(tensor, dim, B::float_cummax)
     }
 
     fn float_cast(tensor: FloatTensor<Self>, dtype: FloatDType) -> FloatTensor<Self> {
@@ -689,23 +731,42 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_exp(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d exp(x) = t y
-        unary(tensor, B::float_exp, |_, y, t| B::float_mul(t, y))
+        // f' = f'' = y.
+        smooth(
+            tensor,
+            B::float_exp,
+            |_, y| y.clone(),
+            |_, y, _| Some(y.clone()),
+        )
     }
 
     fn float_log(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d log(x) = t / x
-        unary(tensor, B::float_log, |x, _, t| B::float_div(t, x))
+        // f' = 1/x, f'' = -1/x².
+        smooth(
+            tensor,
+            B::float_log,
+            |x, _| B::float_recip(x.clone()),
+            |_, _, d1| Some(B::float_neg(square::<B>(d1.clone()))),
+        )
     }
 
     fn float_log1p(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d log(1 + x) = t / (1 + x)
-        unary(tensor, B::float_log1p, |x, _, t| {
-            B::float_div(t, B::float_add_scalar(x, scalar(1.0)))
-        })
+        // f' = 1/(1+x), f'' = -1/(1+x)².
+        smooth(
+            tensor,
+            B::float_log1p,
+            |x, _| B::float_recip(B::float_add_scalar(x.clone(), scalar(1.0))),
+            |_, _, d1| Some(B::float_neg(square::<B>(d1.clone()))),
+        )
     }
 
     fn float_powf(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+        if tracks(&[&lhs, &rhs]) && !all_constant(&[&lhs, &rhs]) {
+            // a^b = exp(b ln a), through the rules of exp, mul and log.
+            let native = B::float_powf(lhs.primal.clone(), rhs.primal.clone());
+            let composed = Self::float_exp(Self::float_mul(rhs, Self::float_log(lhs)));
+            return by_composition(native, composed);
+        }
         // d(a^b) = ta b a^(b-1) + tb a^b ln a
         let y = B::float_powf(lhs.primal.clone(), rhs.primal.clone());
         let ta = lhs.tangent.map(|t| {
@@ -721,19 +782,27 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         let tb = rhs
             .tangent
             .map(|t| B::float_mul(t, B::float_mul(y.clone(), B::float_log(lhs.primal.clone()))));
-        let t = add_opt::<B>(ta, tb, &y.shape());
+        let t = add_fit::<B>(ta, tb, &y.shape());
         dual(y, t)
     }
 
     fn float_powi(lhs: FloatTensor<Self>, rhs: IntTensor<Self>) -> FloatTensor<Self> {
-        // d(x^n) = t n x^(n-1), n an integer tensor.
-        let y = B::float_powi(lhs.primal.clone(), rhs.clone());
-        let t = lhs.tangent.map(|t| {
-            let n = B::int_into_float(rhs.clone(), lhs.primal.dtype().into());
-            let nm1 = B::int_sub_scalar(rhs, Scalar::from(1i64));
-            B::float_mul(t, B::float_mul(n, B::float_powi(lhs.primal, nm1)))
-        });
-        dual(y, t)
+        // x^n, n an integer tensor: f' = n x^(n-1), f'' = n (n-1) x^(n-2).
+        let float_n = |x: &P<B>| B::int_into_float(rhs.clone(), x.dtype().into());
+        smooth(
+            lhs,
+            |x| B::float_powi(x, rhs.clone()),
+            |x, _| {
+                let nm1 = B::int_sub_scalar(rhs.clone(), Scalar::from(1i64));
+                B::float_mul(float_n(x), B::float_powi(x.clone(), nm1))
+            },
+            |x, _, _| {
+                let nm2 = B::int_sub_scalar(rhs.clone(), Scalar::from(2i64));
+                let n = float_n(x);
+                let n_nm1 = B::float_mul(n.clone(), B::float_sub_scalar(n, scalar(1.0)));
+                Some(B::float_mul(n_nm1, B::float_powi(x.clone(), nm2)))
+            },
+        )
     }
 
     fn float_powi_scalar(lhs: FloatTensor<Self>, rhs: Scalar) -> FloatTensor<Self> {
@@ -753,119 +822,179 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_sqrt(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d sqrt(x) = t / (2 y)
-        unary(tensor, B::float_sqrt, |_, y, t| {
-            B::float_div(t, B::float_mul_scalar(y, scalar(2.0)))
-        })
+        // f' = 1/(2y), f'' = -1/(4y³) = -f' / (2 y²)... written as -2 f'³.
+        smooth(
+            tensor,
+            B::float_sqrt,
+            |_, y| B::float_recip(B::float_mul_scalar(y.clone(), scalar(2.0))),
+            |_, _, d1| {
+                let d1_3 = B::float_mul(square::<B>(d1.clone()), d1.clone());
+                Some(B::float_mul_scalar(d1_3, scalar(-2.0)))
+            },
+        )
     }
 
     fn float_abs(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d |x| = t sign(x)
-        unary(tensor, B::float_abs, |x, _, t| {
-            B::float_mul(t, B::float_sign(x))
-        })
+        // f' = sign(x), f'' = 0 (a.e.).
+        smooth(
+            tensor,
+            B::float_abs,
+            |x, _| B::float_sign(x.clone()),
+            |_, _, _| None,
+        )
     }
 
     fn float_cos(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(tensor, B::float_cos, |x, _, t| {
-            B::float_neg(B::float_mul(t, B::float_sin(x)))
-        })
+        // f' = -sin x, f'' = -y.
+        smooth(
+            tensor,
+            B::float_cos,
+            |x, _| B::float_neg(B::float_sin(x.clone())),
+            |_, y, _| Some(B::float_neg(y.clone())),
+        )
     }
 
     fn float_sin(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(tensor, B::float_sin, |x, _, t| {
-            B::float_mul(t, B::float_cos(x))
-        })
+        // f' = cos x, f'' = -y.
+        smooth(
+            tensor,
+            B::float_sin,
+            |x, _| B::float_cos(x.clone()),
+            |_, y, _| Some(B::float_neg(y.clone())),
+        )
     }
 
     fn float_tan(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d tan(x) = t (1 + y^2)
-        unary(tensor, B::float_tan, |_, y, t| {
-            B::float_mul(t, B::float_add_scalar(square::<B>(y), scalar(1.0)))
-        })
+        // f' = 1 + y², f'' = 2 y f'.
+        smooth(
+            tensor,
+            B::float_tan,
+            |_, y| square_plus::<B>(y, 1.0, 1.0),
+            |_, y, d1| {
+                Some(B::float_mul_scalar(
+                    B::float_mul(y.clone(), d1.clone()),
+                    scalar(2.0),
+                ))
+            },
+        )
     }
 
     fn float_cosh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(tensor, B::float_cosh, |x, _, t| {
-            B::float_mul(t, B::float_sinh(x))
-        })
+        // f' = sinh x, f'' = y.
+        smooth(
+            tensor,
+            B::float_cosh,
+            |x, _| B::float_sinh(x.clone()),
+            |_, y, _| Some(y.clone()),
+        )
     }
 
     fn float_sinh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        unary(tensor, B::float_sinh, |x, _, t| {
-            B::float_mul(t, B::float_cosh(x))
-        })
+        // f' = cosh x, f'' = y.
+        smooth(
+            tensor,
+            B::float_sinh,
+            |x, _| B::float_cosh(x.clone()),
+            |_, y, _| Some(y.clone()),
+        )
     }
 
     fn float_tanh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d tanh(x) = t (1 - y^2)
-        unary(tensor, B::float_tanh, |_, y, t| {
-            let one_minus = B::float_add_scalar(B::float_neg(square::<B>(y)), scalar(1.0));
-            B::float_mul(t, one_minus)
-        })
+        // f' = 1 - y², f'' = -2 y f'.
+        smooth(
+            tensor,
+            B::float_tanh,
+            |_, y| square_plus::<B>(y, -1.0, 1.0),
+            |_, y, d1| {
+                Some(B::float_mul_scalar(
+                    B::float_mul(y.clone(), d1.clone()),
+                    scalar(-2.0),
+                ))
+            },
+        )
     }
 
     fn float_acos(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d acos(x) = -t / sqrt(1 - x^2)
-        unary(tensor, B::float_acos, |x, _, t| {
-            let r = rsqrt::<B>(B::float_add_scalar(
-                B::float_neg(square::<B>(x)),
-                scalar(1.0),
-            ));
-            B::float_neg(B::float_mul(t, r))
-        })
+        // f' = -1/sqrt(1 - x²), f'' = -x / (1 - x²)^{3/2}.
+        smooth(
+            tensor,
+            B::float_acos,
+            |x, _| B::float_neg(rsqrt::<B>(square_plus::<B>(x, -1.0, 1.0))),
+            |x, _, _| {
+                Some(inverse_trig_d2::<B>(
+                    x,
+                    square_plus::<B>(x, -1.0, 1.0),
+                    -1.0,
+                ))
+            },
+        )
     }
 
     fn float_acosh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d acosh(x) = t / sqrt(x^2 - 1)
-        unary(tensor, B::float_acosh, |x, _, t| {
-            B::float_mul(
-                t,
-                rsqrt::<B>(B::float_sub_scalar(square::<B>(x), scalar(1.0))),
-            )
-        })
+        // f' = 1/sqrt(x² - 1), f'' = -x / (x² - 1)^{3/2}.
+        smooth(
+            tensor,
+            B::float_acosh,
+            |x, _| rsqrt::<B>(square_plus::<B>(x, 1.0, -1.0)),
+            |x, _, _| {
+                Some(inverse_trig_d2::<B>(
+                    x,
+                    square_plus::<B>(x, 1.0, -1.0),
+                    -1.0,
+                ))
+            },
+        )
     }
 
     fn float_asin(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d asin(x) = t / sqrt(1 - x^2)
-        unary(tensor, B::float_asin, |x, _, t| {
-            let r = rsqrt::<B>(B::float_add_scalar(
-                B::float_neg(square::<B>(x)),
-                scalar(1.0),
-            ));
-            B::float_mul(t, r)
-        })
+        // f' = 1/sqrt(1 - x²), f'' = x / (1 - x²)^{3/2}.
+        smooth(
+            tensor,
+            B::float_asin,
+            |x, _| rsqrt::<B>(square_plus::<B>(x, -1.0, 1.0)),
+            |x, _, _| Some(inverse_trig_d2::<B>(x, square_plus::<B>(x, -1.0, 1.0), 1.0)),
+        )
     }
 
     fn float_asinh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d asinh(x) = t / sqrt(x^2 + 1)
-        unary(tensor, B::float_asinh, |x, _, t| {
-            B::float_mul(
-                t,
-                rsqrt::<B>(B::float_add_scalar(square::<B>(x), scalar(1.0))),
-            )
-        })
+        // f' = 1/sqrt(x² + 1), f'' = -x / (x² + 1)^{3/2}.
+        smooth(
+            tensor,
+            B::float_asinh,
+            |x, _| rsqrt::<B>(square_plus::<B>(x, 1.0, 1.0)),
+            |x, _, _| Some(inverse_trig_d2::<B>(x, square_plus::<B>(x, 1.0, 1.0), -1.0)),
+        )
     }
 
     fn float_atan(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d atan(x) = t / (1 + x^2)
-        unary(tensor, B::float_atan, |x, _, t| {
-            B::float_div(t, B::float_add_scalar(square::<B>(x), scalar(1.0)))
-        })
+        // f' = 1/(1 + x²), f'' = -2x f'².
+        smooth(
+            tensor,
+            B::float_atan,
+            |x, _| B::float_recip(square_plus::<B>(x, 1.0, 1.0)),
+            |x, _, d1| {
+                let v = B::float_mul(x.clone(), square::<B>(d1.clone()));
+                Some(B::float_mul_scalar(v, scalar(-2.0)))
+            },
+        )
     }
 
     fn float_atanh(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d atanh(x) = t / (1 - x^2)
-        unary(tensor, B::float_atanh, |x, _, t| {
-            B::float_div(
-                t,
-                B::float_add_scalar(B::float_neg(square::<B>(x)), scalar(1.0)),
-            )
-        })
+        // f' = 1/(1 - x²), f'' = 2x f'².
+        smooth(
+            tensor,
+            B::float_atanh,
+            |x, _| B::float_recip(square_plus::<B>(x, -1.0, 1.0)),
+            |x, _, d1| {
+                let v = B::float_mul(x.clone(), square::<B>(d1.clone()));
+                Some(B::float_mul_scalar(v, scalar(2.0)))
+            },
+        )
     }
 
     fn float_atan2(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
         // y = atan2(a, b): dy = (b ta - a tb) / (a^2 + b^2)
+        first_order("float_atan2", &[&lhs, &rhs]);
         let (a, b) = (lhs.primal, rhs.primal);
         let y = B::float_atan2(a.clone(), b.clone());
         let t = match (lhs.tangent, rhs.tangent) {
@@ -874,55 +1003,49 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
                 let den = B::float_add(square::<B>(a.clone()), square::<B>(b.clone()));
                 let na = ta.map(|t| B::float_mul(b.clone(), t));
                 let nb = tb.map(|t| B::float_neg(B::float_mul(a.clone(), t)));
-                add_opt::<B>(na, nb, &y.shape()).map(|n| B::float_div(n, den))
+                add_fit::<B>(na, nb, &y.shape()).map(|n| B::float_div(n, den))
             }
         };
         dual(y, t)
     }
 
     fn float_round(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // Piecewise constant: zero derivative almost everywhere.
-        dual(B::float_round(tensor.primal), None)
+        // Piecewise constant: zero derivatives almost everywhere.
+        constant(B::float_round(tensor.primal))
     }
 
     fn float_floor(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        dual(B::float_floor(tensor.primal), None)
+        constant(B::float_floor(tensor.primal))
     }
 
     fn float_ceil(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        dual(B::float_ceil(tensor.primal), None)
+        constant(B::float_ceil(tensor.primal))
     }
 
     fn float_trunc(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        dual(B::float_trunc(tensor.primal), None)
+        constant(B::float_trunc(tensor.primal))
     }
 
     fn float_erf(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        // d erf(x) = t 2/sqrt(pi) exp(-x^2)
-        unary(tensor, B::float_erf, |x, _, t| {
-            let g = B::float_exp(B::float_neg(square::<B>(x)));
-            B::float_mul(
-                t,
-                B::float_mul_scalar(g, scalar(core::f64::consts::FRAC_2_SQRT_PI)),
-            )
-        })
+        // f' = 2/sqrt(pi) exp(-x²), f'' = -2x f'.
+        smooth(
+            tensor,
+            B::float_erf,
+            |x, _| {
+                let g = B::float_exp(B::float_neg(square::<B>(x.clone())));
+                B::float_mul_scalar(g, scalar(core::f64::consts::FRAC_2_SQRT_PI))
+            },
+            |x, _, d1| {
+                Some(B::float_mul_scalar(
+                    B::float_mul(x.clone(), d1.clone()),
+                    scalar(-2.0),
+                ))
+            },
+        )
     }
 
     fn float_cat(tensors: Vec<FloatTensor<Self>>, dim: usize) -> FloatTensor<Self> {
-        let any_tangent = tensors.iter().any(|t| t.tangent.is_some());
-        let (primals, tangents): (Vec<_>, Vec<_>) = tensors
-            .into_iter()
-            .map(|t| {
-                let tangent = if any_tangent {
-                    Some(t.tangent.unwrap_or_else(|| zeros_like::<B>(&t.primal)))
-                } else {
-                    None
-                };
-                (t.primal, tangent)
-            })
-            .unzip();
-        let t = any_tangent.then(|| B::float_cat(tangents.into_iter().flatten().collect(), dim));
-        dual(B::float_cat(primals, dim), t)
+        linear_n(tensors, |c| B::float_cat(c, dim))
     }
 
     fn float_argmax(tensor: FloatTensor<Self>, dim: usize, out_dtype: IntDType) -> IntTensor<Self> {
@@ -939,17 +1062,20 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_topk(tensor: FloatTensor<Self>, dim: usize, k: usize) -> FloatTensor<Self> {
-        // The k largest along `dim`, in descending order: a sort then a slice, so the tangent
-        // follows the sorted indices (not every backend implements argtopk).
-        match tensor.tangent {
-            None => dual(B::float_topk(tensor.primal, dim, k), None),
-            Some(_) => {
-                let shape = tensor.primal.shape();
-                let dt = int_dtype::<B>(&tensor.primal);
-                let sorted = Self::float_sort_with_indices(tensor, dim, true, dt).0;
-                Self::float_slice(sorted, &slices_along(&shape, dim, 0, k))
-            }
+        // The k largest along `dim`, in descending order: a sort then a slice, so the
+        // coefficients follow the sorted indices (not every backend implements argtopk).
+        if tensor.is_constant() {
+            return jet(
+                B::float_topk(tensor.primal, dim, k),
+                None,
+                None,
+                tensor.tracks_second,
+            );
         }
+        let shape = tensor.primal.shape();
+        let dt = int_dtype::<B>(&tensor.primal);
+        let sorted = Self::float_sort_with_indices(tensor, dim, true, dt).0;
+        Self::float_slice(sorted, &slices_along(&shape, dim, 0, k))
     }
 
     fn float_argmin(tensor: FloatTensor<Self>, dim: usize, out_dtype: IntDType) -> IntTensor<Self> {
@@ -957,22 +1083,18 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_max(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        match tensor.tangent {
-            None => dual(B::float_max(tensor.primal), None),
-            Some(t) => {
-                Self::float_max_dim(dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))), 0)
-            }
+        if tensor.is_constant() {
+            return constant(B::float_max(tensor.primal));
         }
+        Self::float_max_dim(linear(tensor, flatten::<B>), 0)
     }
 
     fn float_max_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        match tensor.tangent {
-            None => dual(B::float_max_dim(tensor.primal, dim), None),
-            Some(_) => {
-                let dt = int_dtype::<B>(&tensor.primal);
-                Self::float_max_dim_with_indices(tensor, dim, dt).0
-            }
+        if tensor.is_constant() {
+            return constant(B::float_max_dim(tensor.primal, dim));
         }
+        let dt = int_dtype::<B>(&tensor.primal);
+        Self::float_max_dim_with_indices(tensor, dim, dt).0
     }
 
     fn float_max_dim_with_indices(
@@ -980,28 +1102,23 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         dim: usize,
         indices_dtype: IntDType,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
-        let (y, idx) = B::float_max_dim_with_indices(tensor.primal, dim, indices_dtype);
-        let t = gather_tangent::<B>(tensor.tangent, dim, &idx);
-        (dual(y, t), idx)
+        let (y, idx) = B::float_max_dim_with_indices(tensor.primal.clone(), dim, indices_dtype);
+        (gather_at(y, tensor, dim, &idx), idx)
     }
 
     fn float_min(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        match tensor.tangent {
-            None => dual(B::float_min(tensor.primal), None),
-            Some(t) => {
-                Self::float_min_dim(dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))), 0)
-            }
+        if tensor.is_constant() {
+            return constant(B::float_min(tensor.primal));
         }
+        Self::float_min_dim(linear(tensor, flatten::<B>), 0)
     }
 
     fn float_min_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        match tensor.tangent {
-            None => dual(B::float_min_dim(tensor.primal, dim), None),
-            Some(_) => {
-                let dt = int_dtype::<B>(&tensor.primal);
-                Self::float_min_dim_with_indices(tensor, dim, dt).0
-            }
+        if tensor.is_constant() {
+            return constant(B::float_min_dim(tensor.primal, dim));
         }
+        let dt = int_dtype::<B>(&tensor.primal);
+        Self::float_min_dim_with_indices(tensor, dim, dt).0
     }
 
     fn float_min_dim_with_indices(
@@ -1009,33 +1126,35 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         dim: usize,
         indices_dtype: IntDType,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
-        let (y, idx) = B::float_min_dim_with_indices(tensor.primal, dim, indices_dtype);
-        let t = gather_tangent::<B>(tensor.tangent, dim, &idx);
-        (dual(y, t), idx)
+        let (y, idx) = B::float_min_dim_with_indices(tensor.primal.clone(), dim, indices_dtype);
+        (gather_at(y, tensor, dim, &idx), idx)
     }
 
     fn float_max_abs(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        match tensor.tangent {
-            None => dual(B::float_max_abs(tensor.primal), None),
-            Some(t) => {
-                Self::float_max_abs_dim(dual(flatten::<B>(tensor.primal), Some(flatten::<B>(t))), 0)
-            }
+        if tensor.is_constant() {
+            return constant(B::float_max_abs(tensor.primal));
         }
+        Self::float_max_abs_dim(linear(tensor, flatten::<B>), 0)
     }
 
     fn float_max_abs_dim(tensor: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        // y = |x_k| at k = argmax |x|: dy = sign(x_k) t_k.
-        match tensor.tangent {
-            None => dual(B::float_max_abs_dim(tensor.primal, dim), None),
-            Some(t) => {
-                let x = tensor.primal;
-                let idx = B::float_argmax(B::float_abs(x.clone()), dim, int_dtype::<B>(&x));
-                let xk = B::float_gather(dim, x, idx.clone());
-                let tk = B::float_gather(dim, t, idx);
-                let y = B::float_abs(xk.clone());
-                dual(y, Some(B::float_mul(tk, B::float_sign(xk))))
-            }
+        // y = |x_k| at k = argmax |x|: yᵢ = sign(x_k)·(xᵢ)_k for each coefficient.
+        if tensor.is_constant() {
+            return constant(B::float_max_abs_dim(tensor.primal, dim));
         }
+        let x = tensor.primal.clone();
+        let idx = B::float_argmax(B::float_abs(x.clone()), dim, int_dtype::<B>(&x));
+        let xk = B::float_gather(dim, x, idx.clone());
+        let sign = B::float_sign(xk.clone());
+        let picked = linear(tensor, |c| {
+            B::float_mul(B::float_gather(dim, c, idx.clone()), sign.clone())
+        });
+        jet(
+            B::float_abs(xk),
+            picked.tangent,
+            picked.second,
+            picked.tracks_second,
+        )
     }
 
     fn float_any(tensor: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
@@ -1063,7 +1182,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_sign(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
-        dual(B::float_sign(tensor.primal), None)
+        constant(B::float_sign(tensor.primal))
     }
 
     fn float_expand(tensor: FloatTensor<Self>, shape: Shape) -> FloatTensor<Self> {
@@ -1071,13 +1190,11 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     }
 
     fn float_sort(tensor: FloatTensor<Self>, dim: usize, descending: bool) -> FloatTensor<Self> {
-        match tensor.tangent {
-            None => dual(B::float_sort(tensor.primal, dim, descending), None),
-            Some(_) => {
-                let dt = int_dtype::<B>(&tensor.primal);
-                Self::float_sort_with_indices(tensor, dim, descending, dt).0
-            }
+        if tensor.is_constant() {
+            return constant(B::float_sort(tensor.primal, dim, descending));
         }
+        let dt = int_dtype::<B>(&tensor.primal);
+        Self::float_sort_with_indices(tensor, dim, descending, dt).0
     }
 
     fn float_sort_with_indices(
@@ -1086,9 +1203,9 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         descending: bool,
         indices_dtype: IntDType,
     ) -> (FloatTensor<Self>, IntTensor<Self>) {
-        let (y, idx) = B::float_sort_with_indices(tensor.primal, dim, descending, indices_dtype);
-        let t = gather_tangent::<B>(tensor.tangent, dim, &idx);
-        (dual(y, t), idx)
+        let (y, idx) =
+            B::float_sort_with_indices(tensor.primal.clone(), dim, descending, indices_dtype);
+        (gather_at(y, tensor, dim, &idx), idx)
     }
 
     fn float_argsort(
@@ -1106,14 +1223,11 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         options: GridSampleOptions,
     ) -> FloatTensor<Self> {
         assert!(
-            tensor.tangent.is_none() && grid.tangent.is_none(),
+            all_constant(&[&tensor, &grid]),
             "Dual: no JVP rule for float_grid_sample_2d; forward-mode differentiation through \
              it is not supported"
         );
-        dual(
-            B::float_grid_sample_2d(tensor.primal, grid.primal, options),
-            None,
-        )
+        constant(B::float_grid_sample_2d(tensor.primal, grid.primal, options))
     }
 
     fn float_unfold(
@@ -1132,33 +1246,4 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
     fn float_is_inf(tensor: FloatTensor<Self>, out_dtype: BoolDType) -> BoolTensor<Self> {
         B::float_is_inf(tensor.primal, out_dtype)
     }
-}
-
-/// `y = x^p` for a scalar exponent `p`: `dy = t p x^(p-1)`, computed with the same power op.
-fn pow_scalar<B: Backend>(
-    x: DualTensor<B>,
-    p: Scalar,
-    pow: impl Fn(P<B>, Scalar) -> P<B>,
-) -> DualTensor<B> {
-    let pf = to_f64(p);
-    if pf == 0.0 {
-        return dual(pow(x.primal, p), None);
-    }
-    unary(
-        x,
-        |x| pow(x, p),
-        |x, _, t| {
-            let pm1 = match p {
-                Scalar::Int(n) => Scalar::Int(n - 1),
-                Scalar::UInt(n) => Scalar::Int(n as i64 - 1),
-                _ => scalar(pf - 1.0),
-            };
-            let d = if pf == 1.0 {
-                t
-            } else {
-                B::float_mul(t, B::float_mul_scalar(pow(x, pm1), scalar(pf)))
-            };
-            d
-        },
-    )
 }

@@ -1,13 +1,17 @@
 //! Forward-mode automatic differentiation as a Burn backend decorator.
 //!
-//! `Dual<B>` wraps any backend `B`. Each float tensor carries a *primal* value and an optional
-//! *tangent* (a directional derivative). Every float operation propagates the tangent with its
-//! Jacobian-vector-product (JVP) rule; int, bool and quantized tensors pass straight through to
-//! `B`. An absent tangent means zero and costs nothing but a branch.
+//! `Dual<B>` wraps any backend `B`. Each float tensor carries a *primal* value, an optional
+//! *tangent* (a directional derivative) and, for a second-order *jet*, an optional second-order
+//! coefficient: the tensor stands for a curve `x(t) = x₀ + t·x₁ + ½t²·x₂` ([`DualTensor`]).
+//! Every float operation maps the coefficients of its inputs to those of its output with its
+//! jet rule (the JVP for the tangent; see `rules` for the algebra); int, bool and quantized
+//! tensors pass straight through to `B`. An absent coefficient means zero and costs nothing but
+//! a branch, and a first-order dual tensor never computes a second coefficient.
 //!
 //! Stacked under Burn's reverse mode, `Autodiff<Dual<B>>` computes gradients whose tangents are
-//! Hessian-vector products (forward-over-reverse); `Dual<Dual<B>>` gives second directional
-//! derivatives (forward-over-forward).
+//! Hessian-vector products (forward-over-reverse). A jet through a plain forward pass gives
+//! `f(w + t·u)` to second order: with parameters `(w, u, 0)` the loss's coefficients are
+//! `f`, `gᵀu` and `uᵀHu`, with no tape (see [`crate::curvature`]).
 //!
 //! This module is the only place that depends on Burn's backend traits (Burn 0.21.0).
 
@@ -113,6 +117,42 @@ impl<B: Backend> Dual<B> {
             primal.into_primitive().tensor(),
             None,
         )))
+    }
+
+    /// A second-order jet with the given coefficients: the curve
+    /// `primal + t·tangent + ½t²·second` (shapes must match; `None` is zero).
+    pub fn with_jet<const D: usize>(
+        primal: Tensor<B, D>,
+        tangent: Tensor<B, D>,
+        second: Option<Tensor<B, D>>,
+    ) -> Tensor<Dual<B>, D> {
+        assert_eq!(
+            primal.shape(),
+            tangent.shape(),
+            "Dual::with_jet: primal and tangent shapes differ"
+        );
+        if let Some(s) = &second {
+            assert_eq!(
+                primal.shape(),
+                s.shape(),
+                "Dual::with_jet: primal and second-order coefficient shapes differ"
+            );
+        }
+        Tensor::from_primitive(TensorPrimitive::Float(DualTensor::jet(
+            primal.into_primitive().tensor(),
+            Some(tangent.into_primitive().tensor()),
+            second.map(|s| s.into_primitive().tensor()),
+        )))
+    }
+
+    /// Primal, tangent and second-order coefficient of a jet (`None` where zero).
+    #[allow(clippy::type_complexity)]
+    pub fn split_jet<const D: usize>(
+        tensor: Tensor<Dual<B>, D>,
+    ) -> (Tensor<B, D>, Option<Tensor<B, D>>, Option<Tensor<B, D>>) {
+        let t = tensor.into_primitive().tensor();
+        let wrap = |p| Tensor::from_primitive(TensorPrimitive::Float(p));
+        (wrap(t.primal), t.tangent.map(wrap), t.second.map(wrap))
     }
 
     /// The primal value of a dual tensor.

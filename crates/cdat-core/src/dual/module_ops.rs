@@ -1,10 +1,12 @@
-//! JVP rules for module operations (convolution, pooling, embedding, ...).
+//! Jet rules for module operations (convolution, pooling, embedding, ...), to second order.
 //!
 //! Every op here is linear or bilinear in its float inputs (max-pooling is linear in `x` once the
-//! argmax indices are fixed), so each tangent is the op itself applied with one operand replaced
-//! by its tangent: `d op(a, b) = op(t_a, b) + op(a, t_b)`. Inputs that only provide a shape
-//! (e.g. `x` of `conv2d_x_backward`) contribute nothing. A `None` tangent is zero: when every
-//! relevant tangent is `None`, only the wrapped backend's op runs, on the primals.
+//! argmax indices are fixed), so each coefficient is the op itself applied to coefficients of
+//! its operands (see [`super::rules`]): `y₁ = op(a₁, b) + op(a, b₁)`,
+//! `y₂ = op(a₂, b) + 2·op(a₁, b₁) + op(a, b₂)`. Inputs that only provide a shape (e.g. `x` of
+//! `conv2d_x_backward`) contribute nothing. A `None` coefficient is zero: when every relevant
+//! input is a constant, only the wrapped backend's op runs, on the primals. `layer_norm` and
+//! `attention` with derivatives are unfused into float ops, which carry their own rules.
 //!
 //! Ops left to the trait defaults (`layer_norm` is overridden, see below): `ctc_loss`,
 //! `has_ctc_loss_backward` and `ctc_loss_backward` (the default `ctc_loss` is a composition of
@@ -14,7 +16,7 @@
 //! `deform_conv2d` and `deform_conv2d_backward` have no JVP rule: they delegate to the wrapped
 //! backend when no input carries a tangent and panic otherwise.
 
-use super::rules::{dual, linear, sum_opt, P};
+use super::rules::{bilinear, constant, jet, linear, linear_n, sum_opt, tracks, P};
 use super::{Dual, DualTensor};
 use burn_backend::backend::Backend;
 use burn_backend::ops::attention::attention_fallback;
@@ -22,18 +24,7 @@ use burn_backend::ops::*;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 use burn_backend::{Shape, TensorMetadata};
 
-/// An op bilinear in two float inputs: `d op(a, b) = op(t_a, b) + op(a, t_b)`.
-fn bilinear<B: Backend>(
-    a: DualTensor<B>,
-    b: DualTensor<B>,
-    op: impl Fn(P<B>, P<B>) -> P<B>,
-) -> DualTensor<B> {
-    let ta = a.tangent.map(|ta| op(ta, b.primal.clone()));
-    let tb = b.tangent.map(|tb| op(a.primal.clone(), tb));
-    dual(op(a.primal, b.primal), sum_opt::<B>(ta, tb))
-}
-
-/// A bias tangent of shape `[C]` broadcast to `out_shape`, with `C` at dimension `dim`.
+/// A bias coefficient of shape `[C]` broadcast to `out_shape`, with `C` at dimension `dim`.
 fn expand_bias<B: Backend>(tb: P<B>, out_shape: &Shape, dim: usize) -> P<B> {
     let rank = out_shape.num_dims();
     let dims: Vec<usize> = (0..rank)
@@ -42,9 +33,11 @@ fn expand_bias<B: Backend>(tb: P<B>, out_shape: &Shape, dim: usize) -> P<B> {
     B::float_expand(B::float_reshape(tb, Shape::from(dims)), out_shape.clone())
 }
 
-/// `op(x, w, bias)` bilinear in `(x, w)` plus a bias that is added linearly along `bias_dim` of
-/// the output: `d op = op(t_x, w, t_b) + op(x, t_w, None)` (the bias tangent rides along with the
-/// first term present, or is broadcast on its own).
+/// `op(x, w, bias)` bilinear in `(x, w)` plus a bias added linearly along `bias_dim` of the
+/// output:
+/// `y₁ = op(x₁, w, b₁) + op(x, w₁, ·)`, `y₂ = op(x₂, w, b₂) + 2·op(x₁, w₁, ·) + op(x, w₂, ·)`
+/// (each order's bias coefficient rides along with its first single term, or is broadcast on
+/// its own).
 fn with_bias<B: Backend>(
     x: DualTensor<B>,
     w: DualTensor<B>,
@@ -52,23 +45,60 @@ fn with_bias<B: Backend>(
     bias_dim: impl FnOnce(usize) -> usize,
     op: impl Fn(P<B>, P<B>, Option<P<B>>) -> P<B>,
 ) -> DualTensor<B> {
-    let (b_p, mut b_t) = match bias {
-        Some(b) => (Some(b.primal), b.tangent),
-        None => (None, None),
+    let tracks = match &bias {
+        Some(b) => tracks(&[&x, &w, b]),
+        None => tracks(&[&x, &w]),
     };
-    let tx = x.tangent.map(|tx| op(tx, w.primal.clone(), b_t.take()));
-    let tw = w.tangent.map(|tw| op(x.primal.clone(), tw, b_t.take()));
-    let y = op(x.primal, w.primal, b_p);
-    let t = match (sum_opt::<B>(tx, tw), b_t) {
-        (t, None) => t,
-        (None, Some(tb)) => {
-            let shape = y.shape();
-            let dim = bias_dim(shape.num_dims());
-            Some(expand_bias::<B>(tb, &shape, dim))
+    let (b_p, b1, b2) = match bias {
+        Some(b) => (Some(b.primal), b.tangent, b.second),
+        None => (None, None, None),
+    };
+    // One order's coefficient: the sum of `scale·op(a, b)` over its terms, plus its bias.
+    let order =
+        |terms: Vec<(P<B>, P<B>, f64)>, mut bias: Option<P<B>>| -> (Option<P<B>>, Option<P<B>>) {
+            let mut acc: Option<P<B>> = None;
+            for (a, b, scale) in terms {
+                let v = if scale == 1.0 {
+                    op(a, b, bias.take())
+                } else {
+                    B::float_mul_scalar(op(a, b, None), scale.into())
+                };
+                acc = sum_opt::<B>(acc, Some(v));
+            }
+            (acc, bias)
+        };
+    let (x0, w0) = (x.primal, w.primal);
+    let mut first = Vec::new();
+    if let Some(x1) = x.tangent.clone() {
+        first.push((x1, w0.clone(), 1.0));
+    }
+    if let Some(w1) = w.tangent.clone() {
+        first.push((x0.clone(), w1, 1.0));
+    }
+    let mut second = Vec::new();
+    if tracks {
+        if let Some(x2) = x.second {
+            second.push((x2, w0.clone(), 1.0));
         }
-        (Some(_), Some(_)) => unreachable!("the bias tangent is consumed by the first term"),
+        if let Some(w2) = w.second {
+            second.push((x0.clone(), w2, 1.0));
+        }
+        if let (Some(x1), Some(w1)) = (x.tangent, w.tangent) {
+            second.push((x1, w1, 2.0));
+        }
+    }
+    let (t, b1) = order(first, b1);
+    let (s, b2) = order(second, b2);
+    let y = op(x0, w0, b_p);
+    let shape = y.shape();
+    let dim = bias_dim(shape.num_dims());
+    let with_rest = |acc: Option<P<B>>, rest: Option<P<B>>| match rest {
+        None => acc,
+        Some(rb) => sum_opt::<B>(acc, Some(expand_bias::<B>(rb, &shape, dim))),
     };
-    dual(y, t)
+    let t = with_rest(t, b1);
+    let s = with_rest(s, b2);
+    jet(y, t, s, tracks)
 }
 
 /// Channel dimension of a convolution output.
@@ -86,8 +116,9 @@ fn gather_pool2d<B: Backend>(t: P<B>, indices: &IntTensor<B>) -> P<B> {
     B::float_reshape(B::float_gather(2, t, idx), Shape::new([n, c, ho, wo]))
 }
 
-fn any_tangent<B: Backend>(xs: &[Option<&DualTensor<B>>]) -> bool {
-    xs.iter().any(|x| x.is_some_and(|x| x.tangent.is_some()))
+/// Whether any input carries a derivative coefficient.
+fn any_derivative<B: Backend>(xs: &[Option<&DualTensor<B>>]) -> bool {
+    xs.iter().any(|x| x.is_some_and(|x| !x.is_constant()))
 }
 
 fn no_rule(op: &str) -> ! {
@@ -248,7 +279,7 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         bias: Option<FloatTensor<Self>>,
         options: DeformConvOptions<2>,
     ) -> FloatTensor<Self> {
-        if any_tangent(&[
+        if any_derivative(&[
             Some(&x),
             Some(&offset),
             Some(&weight),
@@ -257,17 +288,14 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         ]) {
             no_rule("deform_conv2d");
         }
-        dual(
-            B::deform_conv2d(
-                x.primal,
-                offset.primal,
-                weight.primal,
-                mask.map(|m| m.primal),
-                bias.map(|b| b.primal),
-                options,
-            ),
-            None,
-        )
+        constant(B::deform_conv2d(
+            x.primal,
+            offset.primal,
+            weight.primal,
+            mask.map(|m| m.primal),
+            bias.map(|b| b.primal),
+            options,
+        ))
     }
 
     fn deform_conv2d_backward(
@@ -279,7 +307,7 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         output_grad: FloatTensor<Self>,
         options: DeformConvOptions<2>,
     ) -> DeformConv2dBackward<Self> {
-        if any_tangent(&[
+        if any_derivative(&[
             Some(&x),
             Some(&offset),
             Some(&weight),
@@ -611,16 +639,17 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         dilation: usize,
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        match x.tangent {
-            None => dual(
-                B::max_pool1d(x.primal, kernel_size, stride, padding, dilation, ceil_mode),
-                None,
-            ),
-            Some(_) => {
-                Self::max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
-                    .output
-            }
+        if x.is_constant() {
+            return constant(B::max_pool1d(
+                x.primal,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                ceil_mode,
+            ));
         }
+        Self::max_pool1d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode).output
     }
 
     fn max_pool1d_with_indices(
@@ -631,12 +660,19 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         dilation: usize,
         ceil_mode: bool,
     ) -> MaxPool1dWithIndices<Self> {
-        // The tangent of the max of each window is the tangent at its argmax; `indices` index
-        // the (unpadded) length dimension.
-        let r =
-            B::max_pool1d_with_indices(x.primal, kernel_size, stride, padding, dilation, ceil_mode);
-        let t = x.tangent.map(|t| B::float_gather(2, t, r.indices.clone()));
-        MaxPool1dWithIndices::new(dual(r.output, t), r.indices)
+        // Every coefficient of the max of each window is the input's at its argmax; `indices`
+        // index the (unpadded) length dimension.
+        let r = B::max_pool1d_with_indices(
+            x.primal.clone(),
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        );
+        let d = linear(x, |c| B::float_gather(2, c, r.indices.clone()));
+        let y = jet(r.output, d.tangent, d.second, d.tracks_second);
+        MaxPool1dWithIndices::new(y, r.indices)
     }
 
     fn max_pool1d_with_indices_backward(
@@ -675,16 +711,17 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         dilation: [usize; 2],
         ceil_mode: bool,
     ) -> FloatTensor<Self> {
-        match x.tangent {
-            None => dual(
-                B::max_pool2d(x.primal, kernel_size, stride, padding, dilation, ceil_mode),
-                None,
-            ),
-            Some(_) => {
-                Self::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
-                    .output
-            }
+        if x.is_constant() {
+            return constant(B::max_pool2d(
+                x.primal,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                ceil_mode,
+            ));
         }
+        Self::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode).output
     }
 
     fn max_pool2d_with_indices(
@@ -696,10 +733,17 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         ceil_mode: bool,
     ) -> MaxPool2dWithIndices<Self> {
         // `indices` index the flattened (unpadded) `h * w` plane of each (batch, channel).
-        let r =
-            B::max_pool2d_with_indices(x.primal, kernel_size, stride, padding, dilation, ceil_mode);
-        let t = x.tangent.map(|t| gather_pool2d::<B>(t, &r.indices));
-        MaxPool2dWithIndices::new(dual(r.output, t), r.indices)
+        let r = B::max_pool2d_with_indices(
+            x.primal.clone(),
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        );
+        let d = linear(x, |c| gather_pool2d::<B>(c, &r.indices));
+        let y = jet(r.output, d.tangent, d.second, d.tracks_second);
+        MaxPool2dWithIndices::new(y, r.indices)
     }
 
     fn max_pool2d_with_indices_backward(
@@ -758,21 +802,18 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         attn_bias: Option<FloatTensor<Self>>,
         options: AttentionModuleOptions,
     ) -> FloatTensor<Self> {
-        if any_tangent(&[Some(&query), Some(&key), Some(&value), attn_bias.as_ref()]) {
-            // Unfused: matmul, softcap, masking, softmax, matmul, each with its own JVP rule.
+        if any_derivative(&[Some(&query), Some(&key), Some(&value), attn_bias.as_ref()]) {
+            // Unfused: matmul, softcap, masking, softmax, matmul, each with its own jet rule.
             attention_fallback::<Self>(query, key, value, mask, attn_bias, options)
         } else {
-            dual(
-                B::attention(
-                    query.primal,
-                    key.primal,
-                    value.primal,
-                    mask,
-                    attn_bias.map(|b| b.primal),
-                    options,
-                ),
-                None,
-            )
+            constant(B::attention(
+                query.primal,
+                key.primal,
+                value.primal,
+                mask,
+                attn_bias.map(|b| b.primal),
+                options,
+            ))
         }
     }
 
@@ -785,13 +826,20 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         // y = x̂ γ + β with x̂ = c / s, c = x - mean(x), s = sqrt(mean(c²) + ε) (last dim).
         // d x̂ = (t_c - x̂ mean(x̂ t_c)) / s with t_c = t_x - mean(t_x);
         // d y = γ d x̂ + x̂ t_γ + t_β.
+        let jet_in = match &beta {
+            Some(b) => tracks(&[&tensor, &gamma, b]),
+            None => tracks(&[&tensor, &gamma]),
+        };
+        if jet_in && any_derivative(&[Some(&tensor), Some(&gamma), beta.as_ref()]) {
+            return layer_norm_jet::<B>(tensor, gamma, beta, epsilon);
+        }
         let (beta_p, beta_t) = match beta {
             Some(b) => (Some(b.primal), b.tangent),
             None => (None, None),
         };
         let y = B::layer_norm(tensor.primal.clone(), gamma.primal.clone(), beta_p, epsilon);
         if tensor.tangent.is_none() && gamma.tangent.is_none() && beta_t.is_none() {
-            return dual(y, None);
+            return constant(y);
         }
         let shape = y.shape();
         let rank = shape.num_dims();
@@ -820,7 +868,7 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
             (Some(t), Some(tb)) => Some(B::float_add(t, bcast(tb))),
             (None, Some(tb)) => Some(B::float_expand(bcast(tb), shape)),
         };
-        dual(y, t)
+        DualTensor::new(y, t)
     }
 
     fn rfft(
@@ -828,12 +876,12 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         dim: usize,
         n: Option<usize>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        // Linear (over the reals) in the signal.
+        // Linear (over the reals) in the signal: each coefficient has its own transform.
+        let tracks = signal.tracks_second;
         let (re, im) = B::rfft(signal.primal, dim, n);
-        match signal.tangent.map(|t| B::rfft(t, dim, n)) {
-            None => (dual(re, None), dual(im, None)),
-            Some((t_re, t_im)) => (dual(re, Some(t_re)), dual(im, Some(t_im))),
-        }
+        let (t_re, t_im) = signal.tangent.map(|t| B::rfft(t, dim, n)).unzip();
+        let (s_re, s_im) = signal.second.map(|s| B::rfft(s, dim, n)).unzip();
+        (jet(re, t_re, s_re, tracks), jet(im, t_im, s_im, tracks))
     }
 
     fn irfft(
@@ -842,16 +890,47 @@ impl<B: Backend> ModuleOps<Self> for Dual<B> {
         dim: usize,
         n: Option<usize>,
     ) -> FloatTensor<Self> {
-        // Linear (over the reals) in (re, im) jointly; a missing tangent part is zero.
-        let zeros = |p: &P<B>| B::float_zeros(p.shape(), &B::float_device(p), p.dtype().into());
-        let t = match (spectrum_re.tangent, spectrum_im.tangent) {
-            (None, None) => None,
-            (t_re, t_im) => {
-                let t_re = t_re.unwrap_or_else(|| zeros(&spectrum_re.primal));
-                let t_im = t_im.unwrap_or_else(|| zeros(&spectrum_im.primal));
-                Some(B::irfft(t_re, t_im, dim, n))
-            }
-        };
-        dual(B::irfft(spectrum_re.primal, spectrum_im.primal, dim, n), t)
+        // Linear (over the reals) in (re, im) jointly; a missing part is zero.
+        linear_n(vec![spectrum_re, spectrum_im], |mut c| {
+            let im = c.pop().expect("two inputs");
+            let re = c.pop().expect("two inputs");
+            B::irfft(re, im, dim, n)
+        })
     }
+}
+
+/// `layer_norm` of a jet, unfused into float ops (each with its own jet rule):
+/// `y = (x − mean(x)) / sqrt(mean((x − mean(x))²) + ε) · γ + β` over the last dimension.
+fn layer_norm_jet<B: Backend>(
+    x: DualTensor<B>,
+    gamma: DualTensor<B>,
+    beta: Option<DualTensor<B>>,
+    epsilon: f64,
+) -> DualTensor<B> {
+    type D<B> = Dual<B>;
+    let native = B::layer_norm(
+        x.primal.clone(),
+        gamma.primal.clone(),
+        beta.as_ref().map(|b| b.primal.clone()),
+        epsilon,
+    );
+    let shape = x.primal.shape();
+    let rank = shape.num_dims();
+    let last = rank - 1;
+    let bshape: Vec<usize> = (0..rank)
+        .map(|i| if i == last { shape[last] } else { 1 })
+        .collect();
+    let c = D::<B>::float_sub(x.clone(), D::<B>::float_mean_dim(x, last));
+    let var = D::<B>::float_mean_dim(D::<B>::float_mul(c.clone(), c.clone()), last);
+    let s = D::<B>::float_sqrt(D::<B>::float_add_scalar(var, epsilon.into()));
+    let xhat = D::<B>::float_div(c, s);
+    let y = D::<B>::float_mul(
+        xhat,
+        D::<B>::float_reshape(gamma, Shape::from(bshape.clone())),
+    );
+    let y = match beta {
+        Some(b) => D::<B>::float_add(y, D::<B>::float_reshape(b, Shape::from(bshape))),
+        None => y,
+    };
+    jet(native, y.tangent, y.second, y.tracks_second)
 }

@@ -744,8 +744,8 @@ impl<B: Backend> QTensorOps<Self> for Dual<B> {
         qparams: QuantizationParametersPrimitive<Self>,
     ) -> QuantizedTensor<Self> {
         assert!(
-            tensor.tangent.is_none(),
-            "Dual: quantizing a tensor that carries a tangent would drop it; forward-mode \
+            tensor.is_constant(),
+            "Dual: quantizing a tensor that carries a derivative would drop it; forward-mode \
              differentiation through quantization is not supported"
         );
         let qparams = QuantizationParametersPrimitive {

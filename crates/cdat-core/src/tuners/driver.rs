@@ -17,7 +17,9 @@ use burn::tensor::ElementConversion;
 use super::base::BaseDirection;
 use super::state::{RuleState, StateError, TunerRecord};
 use super::{LossFn, StepError, StepReport, Tuner};
-use crate::curvature::{apply_update, directional_curvature, gradient, parameters, HvpBackend};
+use crate::curvature::{
+    apply_update, directional_curvature_with, gradient, parameters, CurvatureMethod, HvpBackend,
+};
 use crate::dual::Dual;
 use crate::params::{map_autodiff_params_with, ParamVec};
 use crate::spectrum::{sharpness, Eigenpair, PowerIterationConfig};
@@ -63,16 +65,18 @@ pub struct StepContext<'a, B: Backend, M> {
     pub grad_norm: f64,
     /// `‖u‖`.
     pub dir_norm: f64,
+    method: CurvatureMethod,
     report: StepReport,
 }
 
 impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
-    /// `uᵀHu` by one forward-over-reverse pass (cached; counted as one HVP).
+    /// `uᵀHu` by one forward pass of a second-order jet, or one forward-over-reverse pass,
+    /// as the tuner's [`CurvatureMethod`] says (cached; counted as one HVP).
     pub fn curvature(&mut self) -> Result<f64, StepError> {
         if let Some(c) = self.report.curvature {
             return Ok(c);
         }
-        let dc = directional_curvature(self.model, self.loss_fn, self.dir);
+        let dc = directional_curvature_with(self.model, self.loss_fn, self.dir, self.method);
         self.report.hvp_evals += 1;
         if !dc.curvature.is_finite() {
             return Err(StepError::NonFinite {
@@ -126,6 +130,7 @@ pub struct Tuned<B: Backend, R: LrRule<B>> {
     base: Box<dyn BaseDirection<B> + Send>,
     rule: R,
     steps: usize,
+    method: CurvatureMethod,
 }
 
 impl<B: Backend, R: LrRule<B>> Tuned<B, R> {
@@ -135,7 +140,14 @@ impl<B: Backend, R: LrRule<B>> Tuned<B, R> {
             base,
             rule,
             steps: 0,
+            method: CurvatureMethod::default(),
         }
+    }
+
+    /// The same tuner computing `uᵀHu` by `method`.
+    pub fn with_curvature_method(mut self, method: CurvatureMethod) -> Self {
+        self.method = method;
+        self
     }
 
     /// The rule (with its current state).
@@ -199,6 +211,7 @@ where
             slope,
             grad_norm,
             dir_norm,
+            method: self.method,
             report,
         };
         let saved = self.rule.clone();
@@ -243,6 +256,10 @@ where
 
     fn steps(&self) -> usize {
         self.steps
+    }
+
+    fn set_curvature_method(&mut self, method: CurvatureMethod) {
+        self.method = method;
     }
 
     fn save_state(&self) -> Vec<u8> {

@@ -45,7 +45,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::curvature::HvpBackend;
+use crate::curvature::{CurvatureMethod, HvpBackend};
 
 /// What one tuner step measured and spent.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -129,6 +129,13 @@ pub trait Tuner<B: Backend, M: AutodiffModule<HvpBackend<B>>> {
     /// Accepted steps so far.
     fn steps(&self) -> usize {
         0
+    }
+
+    /// Chooses how the rule's `uᵀHu` is computed (default: one forward pass of a second-order
+    /// jet; forward-over-reverse for a model with an op that has no second-order rule). A tuner
+    /// that measures no curvature ignores it.
+    fn set_curvature_method(&mut self, method: CurvatureMethod) {
+        let _ = method;
     }
 
     /// The tuner's whole state (rule state, step count, base-optimizer state per parameter) as
