@@ -357,11 +357,15 @@ fn check_network<M, MF>(
         (a - b).abs() <= 1e-6 * a.abs().max(1.0),
         "{name}: uᵀHv={a} vᵀHu={b}"
     );
-    // The jet (one forward pass) against uᵀ·(H u) by forward-over-reverse.
+    // The jet (one forward pass) against uᵀ·(H u) by forward-over-reverse. Measured: the jet
+    // agrees with the independent forward-over-forward oracle below to ~1e-16 relative, and
+    // both differ from forward-over-reverse by 1e-9..3e-8 relative (conv net 3e-8, MLPs
+    // 1.5e-8, transformer block 1.3e-9): the reverse pass through Burn's NdArray ops is the
+    // less precise side (see the slope bound below), so the bound here is 1e-7.
     let dc = directional_curvature(&model, &loss_h, &u);
     let uhu = u.dot(&hu.hv);
     assert!(
-        (dc.curvature - uhu).abs() <= 1e-8 * uhu.abs().max(1.0),
+        (dc.curvature - uhu).abs() <= 1e-7 * uhu.abs().max(1.0),
         "{name}: jet {dc:?} vs forward-over-reverse uᵀHu = {uhu}"
     );
     let for_ = directional_curvature_with(&model, &loss_h, &u, CurvatureMethod::ForwardOverReverse);
@@ -388,8 +392,12 @@ fn check_network<M, MF>(
         "{name}: slope {fof:?} vs {dc:?}"
     );
     assert!(
-        (fof.curvature - dc.curvature).abs() <= 1e-6 * dc.curvature.abs().max(1.0),
-        "{name}: forward-over-forward {fof:?} vs forward-over-reverse {dc:?}"
+        (fof.curvature - dc.curvature).abs() <= 1e-12 * dc.curvature.abs().max(1.0),
+        "{name}: forward-over-forward {fof:?} vs jet {dc:?}"
+    );
+    assert!(
+        (fof.curvature - uhu).abs() <= 1e-7 * uhu.abs().max(1.0),
+        "{name}: forward-over-forward {fof:?} vs forward-over-reverse {uhu}"
     );
 }
 
