@@ -7,6 +7,13 @@
 //! Gzip is detected by its magic bytes `1f 8b`, not by the file name. The size the
 //! header declares is checked against the real (decompressed) length before anything
 //! sized by the header is allocated: buffers only ever grow with data actually present.
+//!
+//! Decompression is bounded by the header: at most the declared size plus one byte is ever
+//! decompressed (a stream longer than its header says is rejected after that byte). A header
+//! that declares more than the compressed file can possibly hold (deflate expands at most
+//! [`MAX_DEFLATE_RATIO`]:1) or more than [`MAX_DECOMPRESSED_BYTES`] is rejected before
+//! anything is decompressed, so a small file claiming 10⁹ images fails at once instead of
+//! inflating gigabytes first.
 
 use std::io::Read;
 use std::path::Path;
@@ -22,6 +29,15 @@ pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 /// Number of MNIST classes; labels must be `0..=9`.
 pub const MNIST_CLASSES: usize = 10;
+
+/// The most bytes a gzipped IDX file may decompress to (1 GiB; MNIST's largest file is 47 MB):
+/// a header declaring more is rejected before decompressing.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+
+/// Deflate's largest possible expansion (each byte of a deflate stream decodes to at most
+/// 1032 bytes, the format's limit); a gzipped file of `n` bytes holds at most about
+/// `1032 · n` bytes.
+pub const MAX_DEFLATE_RATIO: u64 = 1032;
 
 const IMAGES_HEADER: usize = 16;
 const LABELS_HEADER: usize = 8;
@@ -64,6 +80,14 @@ pub fn parse_idx_images(bytes: &[u8], file: &str) -> Result<IdxImages> {
         .checked_mul(rows)
         .and_then(|n| n.checked_mul(cols))
         .ok_or_else(|| invalid(file, format!("{count} x {rows} x {cols} bytes overflows")))?;
+    if gz {
+        check_gzip_claim(
+            bytes.len(),
+            IMAGES_HEADER as u64 + payload,
+            &format!("{count} images of {rows}x{cols} pixels"),
+            file,
+        )?;
+    }
     let pixels = read_payload(reader, IMAGES_HEADER, payload, file, gz, "IDX images file")?;
     Ok(IdxImages {
         count: to_usize(count, file)?,
@@ -85,6 +109,14 @@ pub fn parse_idx_labels(bytes: &[u8], file: &str) -> Result<Vec<u8>> {
     let count = be_u32(&header, 4) as u64;
     if count == 0 {
         return Err(invalid(file, "0 labels".to_string()));
+    }
+    if gz {
+        check_gzip_claim(
+            bytes.len(),
+            LABELS_HEADER as u64 + count,
+            &format!("{count} labels"),
+            file,
+        )?;
     }
     let labels = read_payload(reader, LABELS_HEADER, count, file, gz, "IDX labels file")?;
     if let Some(index) = labels.iter().position(|&l| l as usize >= MNIST_CLASSES) {
@@ -164,6 +196,36 @@ fn open<'a>(bytes: &'a [u8], gz: bool) -> Box<dyn Read + 'a> {
     } else {
         Box::new(bytes)
     }
+}
+
+/// Rejects a gzipped file whose header declares `declared` decompressed bytes (`what`) that
+/// `compressed` bytes of deflate cannot hold, or more than [`MAX_DECOMPRESSED_BYTES`].
+fn check_gzip_claim(compressed: usize, declared: u64, what: &str, file: &str) -> Result<()> {
+    // Gzip header and trailer, and the slack of deflate's block headers.
+    let most = (compressed as u64)
+        .saturating_mul(MAX_DEFLATE_RATIO)
+        .saturating_add(4096);
+    if declared > most {
+        return Err(invalid(
+            file,
+            format!(
+                "declares {what} ({declared} bytes uncompressed), but a gzip file of {compressed} \
+                 bytes can hold at most {most} bytes (deflate expands at most \
+                 {MAX_DEFLATE_RATIO}:1); the file is truncated or its header is wrong"
+            ),
+        ));
+    }
+    if declared > MAX_DECOMPRESSED_BYTES {
+        return Err(invalid(
+            file,
+            format!(
+                "declares {what} ({declared} bytes uncompressed), more than the {} MiB this \
+                 loader decompresses per file",
+                MAX_DECOMPRESSED_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn be_u32(buf: &[u8], at: usize) -> u32 {

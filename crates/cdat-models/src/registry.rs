@@ -202,6 +202,16 @@ pub enum ModelConfigError {
         /// The data description.
         data: DataSpec,
     },
+    /// A field of the configuration has a value the model cannot be built or trained with
+    /// (see [`ModelConfig::check`]).
+    InvalidField {
+        /// Model name.
+        model: &'static str,
+        /// The field.
+        field: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
 }
 
 impl fmt::Display for ModelConfigError {
@@ -214,6 +224,11 @@ impl fmt::Display for ModelConfigError {
             ModelConfigError::NonSquare { data } => {
                 write!(f, "patch-based models need square images, got {data:?}")
             }
+            ModelConfigError::InvalidField {
+                model,
+                field,
+                problem,
+            } => write!(f, "model `{model}`, field `{field}`: {problem}"),
         }
     }
 }
@@ -315,6 +330,209 @@ impl ModelConfig {
         }
     }
 
+    /// The name of the configured model family (`mlp`, `resnet`, `mixer`, `vit`,
+    /// `char-transformer`).
+    pub fn family(&self) -> &'static str {
+        match self {
+            ModelConfig::Mlp(_) => "mlp",
+            ModelConfig::ResNet(_) => "resnet",
+            ModelConfig::Mixer(_) => "mixer",
+            ModelConfig::Vit(_) => "vit",
+            ModelConfig::CharTransformer(_) => "char-transformer",
+        }
+    }
+
+    /// Checks that the model can be built and trained on `data`: every width, depth and head
+    /// count is usable (no zero-sized layer, heads divide the width, patches tile the image),
+    /// and the fields that describe the data (input size, channels, image size, classes,
+    /// vocabulary) match it. [`ModelConfig::init`] and the forward passes panic on
+    /// configurations this rejects; call it before building a model from user input.
+    ///
+    /// The error names the first offending field and what is wrong with its value.
+    pub fn check(&self, data: &DataSpec) -> Result<(), ModelConfigError> {
+        let model = self.family();
+        let bad = |field: &'static str, problem: String| ModelConfigError::InvalidField {
+            model,
+            field,
+            problem,
+        };
+        let positive = |field: &'static str, v: usize| {
+            if v == 0 {
+                Err(bad(field, "must be at least 1, got 0".into()))
+            } else {
+                Ok(())
+            }
+        };
+        // `what` describes the data's value: "the images have 3 channels".
+        let equal = |field: &'static str, v: usize, want: usize, what: String| {
+            if v == want {
+                Ok(())
+            } else {
+                Err(bad(
+                    field,
+                    format!(
+                        "is {v}, but {what} (it must be {want}; leave the field out: it is set \
+                         from the data)"
+                    ),
+                ))
+            }
+        };
+        let divides = |field: &'static str, v: usize, of_field: &str, of: usize| {
+            if v > 0 && of.is_multiple_of(v) {
+                Ok(())
+            } else {
+                let divisors: Vec<String> = (1..=of)
+                    .filter(|d| of.is_multiple_of(*d))
+                    .map(|d| d.to_string())
+                    .collect();
+                Err(bad(
+                    field,
+                    format!(
+                        "is {v}, which does not divide {of_field} = {of} (possible values: {})",
+                        divisors.join(", ")
+                    ),
+                ))
+            }
+        };
+        // Fields that describe the data, per kind of data.
+        let image = match *data {
+            DataSpec::Image {
+                channels,
+                height,
+                width,
+                num_classes,
+            } => Some((channels, height, width, num_classes)),
+            DataSpec::Text { .. } => None,
+        };
+        let need_image = || image.ok_or(ModelConfigError::Incompatible { model, data: *data });
+        let square = |field: &'static str, size: usize| -> Result<(), ModelConfigError> {
+            let (_, h, w, _) = need_image()?;
+            if h != w {
+                return Err(ModelConfigError::NonSquare { data: *data });
+            }
+            equal(field, size, h, format!("the images are {h}x{w}"))
+        };
+        match self {
+            ModelConfig::Mlp(c) => {
+                let (ch, h, w, k) = need_image()?;
+                equal(
+                    "d_input",
+                    c.d_input,
+                    ch * h * w,
+                    format!("the images have {ch}x{h}x{w} = {} values", ch * h * w),
+                )?;
+                if let Some(i) = c.hidden.iter().position(|&n| n == 0) {
+                    return Err(bad(
+                        "hidden",
+                        format!(
+                            "layer {} of {:?} has width 0; every hidden width must be at least 1 \
+                             (use [] for no hidden layer)",
+                            i + 1,
+                            c.hidden
+                        ),
+                    ));
+                }
+                equal(
+                    "num_classes",
+                    c.num_classes,
+                    k,
+                    format!("the data have {k} classes"),
+                )
+            }
+            ModelConfig::ResNet(c) => {
+                let (ch, _, _, k) = need_image()?;
+                equal(
+                    "in_channels",
+                    c.in_channels,
+                    ch,
+                    format!("the images have {ch} channels"),
+                )?;
+                if c.blocks_per_stage.is_empty() {
+                    return Err(bad(
+                        "blocks_per_stage",
+                        "must list at least one stage, got []".into(),
+                    ));
+                }
+                positive("base_width", c.base_width)?;
+                let stages = c.blocks_per_stage.len();
+                let widest = u32::try_from(stages - 1)
+                    .ok()
+                    .and_then(|s| c.base_width.checked_shl(s))
+                    .filter(|w| w >> (stages - 1) == c.base_width && *w <= 1 << 16);
+                if widest.is_none() {
+                    return Err(bad(
+                        "base_width",
+                        format!(
+                            "{} doubled over {stages} stages exceeds 65536 channels",
+                            c.base_width
+                        ),
+                    ));
+                }
+                equal(
+                    "num_classes",
+                    c.num_classes,
+                    k,
+                    format!("the data have {k} classes"),
+                )
+            }
+            ModelConfig::Mixer(c) => {
+                let (ch, _, _, k) = need_image()?;
+                equal(
+                    "in_channels",
+                    c.in_channels,
+                    ch,
+                    format!("the images have {ch} channels"),
+                )?;
+                square("image_size", c.image_size)?;
+                divides("patch_size", c.patch_size, "image_size", c.image_size)?;
+                positive("hidden_dim", c.hidden_dim)?;
+                positive("tokens_mlp_dim", c.tokens_mlp_dim)?;
+                positive("channels_mlp_dim", c.channels_mlp_dim)?;
+                equal(
+                    "num_classes",
+                    c.num_classes,
+                    k,
+                    format!("the data have {k} classes"),
+                )
+            }
+            ModelConfig::Vit(c) => {
+                let (ch, _, _, k) = need_image()?;
+                equal(
+                    "in_channels",
+                    c.in_channels,
+                    ch,
+                    format!("the images have {ch} channels"),
+                )?;
+                square("image_size", c.image_size)?;
+                divides("patch_size", c.patch_size, "image_size", c.image_size)?;
+                positive("embed_dim", c.embed_dim)?;
+                divides("num_heads", c.num_heads, "embed_dim", c.embed_dim)?;
+                positive("mlp_dim", c.mlp_dim)?;
+                equal(
+                    "num_classes",
+                    c.num_classes,
+                    k,
+                    format!("the data have {k} classes"),
+                )
+            }
+            ModelConfig::CharTransformer(c) => {
+                let DataSpec::Text { vocab_size } = *data else {
+                    return Err(ModelConfigError::Incompatible { model, data: *data });
+                };
+                equal(
+                    "vocab_size",
+                    c.vocab_size,
+                    vocab_size,
+                    format!("the text has {vocab_size} distinct characters"),
+                )?;
+                positive("d_model", c.d_model)?;
+                divides("n_heads", c.n_heads, "d_model", c.d_model)?;
+                positive("block_size", c.block_size)?;
+                positive("mlp_ratio", c.mlp_ratio)
+            }
+        }
+    }
+
     /// Initializes the configured model on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> AnyModel<B> {
         match self {
@@ -388,5 +606,127 @@ impl<B: Backend> Classifier<B> for AnyModel<B> {
     fn logits(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         self.try_image_logits(images)
             .expect("Classifier::logits called on the char-transformer (a language model)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_error(config: ModelConfig, data: &DataSpec) -> (&'static str, String) {
+        match config.check(data) {
+            Err(ModelConfigError::InvalidField { field, problem, .. }) => (field, problem),
+            other => panic!("expected an invalid field for {config:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_configs_pass_the_check() {
+        for kind in ModelKind::ALL {
+            let data = match kind.task() {
+                ModelTask::LanguageModeling => DataSpec::tiny_shakespeare(),
+                ModelTask::ImageClassification => DataSpec::mnist(),
+            };
+            kind.config(&data).unwrap().check(&data).unwrap();
+            if kind.task() == ModelTask::ImageClassification {
+                let c = DataSpec::cifar10();
+                kind.config(&c).unwrap().check(&c).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_check_names_the_field_and_the_problem() {
+        let mnist = DataSpec::mnist();
+        let mlp = |f: fn(MlpConfig) -> MlpConfig| match ModelKind::Mlp.config(&mnist).unwrap() {
+            ModelConfig::Mlp(c) => ModelConfig::Mlp(f(c)),
+            _ => unreachable!(),
+        };
+        let vit = |f: fn(VitConfig) -> VitConfig| match ModelKind::Vit.config(&mnist).unwrap() {
+            ModelConfig::Vit(c) => ModelConfig::Vit(f(c)),
+            _ => unreachable!(),
+        };
+        let mixer =
+            |f: fn(MixerConfig) -> MixerConfig| match ModelKind::Mixer.config(&mnist).unwrap() {
+                ModelConfig::Mixer(c) => ModelConfig::Mixer(f(c)),
+                _ => unreachable!(),
+            };
+        let cases: Vec<(ModelConfig, &str, &str)> = vec![
+            (mlp(|c| c.with_hidden(vec![0])), "hidden", "width 0"),
+            (mlp(|c| c.with_hidden(vec![8, 0])), "hidden", "layer 2"),
+            (mlp(|c| c.with_num_classes(3)), "num_classes", "10 classes"),
+            (mlp(|c| c.with_d_input(5)), "d_input", "784"),
+            (
+                vit(|c| c.with_patch_size(5)),
+                "patch_size",
+                "1, 2, 4, 7, 14, 28",
+            ),
+            (
+                vit(|c| c.with_patch_size(0)),
+                "patch_size",
+                "does not divide",
+            ),
+            (vit(|c| c.with_num_heads(3)), "num_heads", "embed_dim = 64"),
+            (vit(|c| c.with_num_heads(0)), "num_heads", "is 0"),
+            (vit(|c| c.with_image_size(32)), "image_size", "28x28"),
+            (vit(|c| c.with_in_channels(3)), "in_channels", "1 channels"),
+            (vit(|c| c.with_embed_dim(0)), "embed_dim", "at least 1"),
+            (
+                mixer(|c| c.with_patch_size(5)),
+                "patch_size",
+                "does not divide",
+            ),
+            (mixer(|c| c.with_hidden_dim(0)), "hidden_dim", "at least 1"),
+            (mixer(|c| c.with_image_size(32)), "image_size", "28x28"),
+            (
+                ModelConfig::ResNet(
+                    ResNetConfig::resnet8()
+                        .with_in_channels(1)
+                        .with_blocks_per_stage(vec![]),
+                ),
+                "blocks_per_stage",
+                "at least one stage",
+            ),
+            (
+                ModelConfig::ResNet(ResNetConfig::resnet8().with_in_channels(3)),
+                "in_channels",
+                "1 channels",
+            ),
+            (
+                ModelConfig::ResNet(
+                    ResNetConfig::resnet8()
+                        .with_in_channels(1)
+                        .with_base_width(0),
+                ),
+                "base_width",
+                "at least 1",
+            ),
+        ];
+        for (config, field, words) in cases {
+            let (f, problem) = field_error(config.clone(), &mnist);
+            assert_eq!(f, field, "{config:?}: {problem}");
+            assert!(
+                problem.contains(words),
+                "{config:?}: `{problem}` lacks `{words}`"
+            );
+        }
+        let text = DataSpec::tiny_shakespeare();
+        let lm = |f: fn(CharTransformerConfig) -> CharTransformerConfig| {
+            ModelConfig::CharTransformer(f(CharTransformerConfig::new()))
+        };
+        for (config, field) in [
+            (lm(|c| c.with_n_heads(3)), "n_heads"),
+            (lm(|c| c.with_vocab_size(64)), "vocab_size"),
+            (lm(|c| c.with_block_size(0)), "block_size"),
+            (lm(|c| c.with_d_model(0)), "d_model"),
+            (lm(|c| c.with_mlp_ratio(0)), "mlp_ratio"),
+        ] {
+            assert_eq!(field_error(config, &text).0, field);
+        }
+        // A model on the wrong kind of data.
+        assert!(matches!(
+            lm(|c| c).check(&mnist),
+            Err(ModelConfigError::Incompatible { .. })
+        ));
     }
 }

@@ -4,10 +4,15 @@
 //! - `state.json`: step, epoch, RNG/data-order state, bookkeeping ([`CheckpointState`]);
 //! - `model.mpk`: the model's Burn record (named MessagePack, full precision);
 //! - `tuner.bin`: the tuner's and base optimizer's state;
-//! - `eigvec.f64`: the last sharpness eigenvector (warm start of the next power iteration).
+//! - `eigvec.f64`: the last sharpness eigenvector (warm start of the next power iteration);
+//! - `config.toml`: the part of the run's resolved configuration that a resumed run must share
+//!   (`RunConfig::resume_identity`), whose SHA-256 is also in `state.json` (`config_hash`).
 //!
-//! Layout: the magic `CDATCKPT`, a little-endian `u32` version, then for each section a `u32`
-//! name length, the UTF-8 name, a `u64` data length and the data.
+//! Layout (version 2): the magic `CDATCKPT`, a little-endian `u32` version, then for each
+//! section a `u32` name length, the UTF-8 name, a `u64` data length and the data, then the
+//! SHA-256 of everything before it (32 bytes). A file whose checksum does not match (flipped
+//! or overwritten bytes, a truncated copy) is refused. Version 1 files (no checksum) are
+//! refused too: they cannot be verified.
 
 use std::fs::File;
 use std::io::Write;
@@ -16,8 +21,11 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::error::UserError;
+
 const MAGIC: &[u8; 8] = b"CDATCKPT";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+const CHECKSUM_LEN: usize = 32;
 
 /// File name of the checkpoint inside a run folder.
 pub const FILE_NAME: &str = "checkpoint.ckpt";
@@ -42,6 +50,29 @@ pub struct CheckpointState {
     pub sharpness_measurements: u64,
     /// Lengths of the eigenvector's per-parameter pieces, in module order.
     pub eigvec_lengths: Vec<usize>,
+    /// SHA-256 (hex) of the run's configuration as a resumed run must share it
+    /// ([`config_hash`]).
+    pub config_hash: String,
+}
+
+/// SHA-256 (hex) of a text.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The configuration text a checkpoint is tied to: what `--resume` may not change
+/// (`RunConfig::resume_identity`), as TOML.
+pub fn config_identity_text(config: &crate::config::RunConfig) -> Result<String> {
+    config.resume_identity().to_toml_string()
+}
+
+/// SHA-256 (hex) of [`config_identity_text`].
+pub fn config_hash(config: &crate::config::RunConfig) -> Result<String> {
+    Ok(sha256_hex(config_identity_text(config)?.as_bytes()))
 }
 
 /// A checkpoint in memory.
@@ -76,18 +107,47 @@ impl Checkpoint {
             out.extend_from_slice(&(data.len() as u64).to_le_bytes());
             out.extend_from_slice(data);
         }
+        let checksum = {
+            use sha2::Digest;
+            sha2::Sha256::digest(&out)
+        };
+        out.extend_from_slice(&checksum);
         out
     }
 
-    /// Parses; every length is checked against the bytes present.
+    /// Parses; the checksum is verified first, then every length is checked against the
+    /// bytes present.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < 12 || &bytes[..8] != MAGIC {
             bail!("not a cdat-train checkpoint (bad magic)");
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
+        if version == 1 {
+            bail!(
+                "checkpoint format 1 (written by an older cdat-train) has no checksum and is not \
+                 tied to its configuration, so it cannot be verified; start the run over"
+            );
+        }
         if version != VERSION {
             bail!("checkpoint version {version} is not supported (expected {VERSION})");
         }
+        if bytes.len() < 12 + CHECKSUM_LEN {
+            bail!("checkpoint is truncated (no checksum)");
+        }
+        let (body, stored) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+        let computed = {
+            use sha2::Digest;
+            sha2::Sha256::digest(body)
+        };
+        if computed.as_slice() != stored {
+            bail!(
+                "checkpoint is corrupted: its SHA-256 checksum does not match its content \
+                 (stored {}, computed {}); the file was damaged or truncated after it was written",
+                hex(stored),
+                hex(&computed)
+            );
+        }
+        let bytes = body;
         let mut pos: usize = 12;
         let mut take = |n: usize| -> Result<&[u8]> {
             let end = pos.checked_add(n).filter(|e| *e <= bytes.len());
@@ -116,12 +176,23 @@ impl Checkpoint {
         write_atomically(path, &self.to_bytes())
     }
 
-    /// Reads `path`.
+    /// Reads `path`; a damaged or unverifiable file is an input error naming it.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("reading checkpoint {}", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("reading checkpoint {}", path.display()))
+        Self::from_bytes(&bytes).map_err(|e| {
+            UserError::new(format!(
+                "checkpoint `{}`: {e:#}; it cannot be resumed from (start the run over with \
+                 --force instead of --resume)",
+                path.display()
+            ))
+            .into()
+        })
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes `data` to `path` through a temporary file in the same folder and a rename, so that a
@@ -179,6 +250,29 @@ mod tests {
         assert_eq!(bytes_to_f64s(d.get("b").unwrap()).unwrap(), vec![1.5, -2.0]);
         assert!(Checkpoint::from_bytes(&bytes[..bytes.len() - 1]).is_err());
         assert!(Checkpoint::from_bytes(b"not a checkpoint").is_err());
+    }
+
+    #[test]
+    fn any_changed_byte_fails_the_checksum() {
+        let mut c = Checkpoint::default();
+        c.add("model.mpk", (0..200u8).collect());
+        c.add("state.json", b"{}".to_vec());
+        let bytes = c.to_bytes();
+        // Every byte after the header, overwritten in turn (16 bytes at once as in the issue,
+        // and single bits).
+        for at in 12..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x01;
+            let e = Checkpoint::from_bytes(&bad).unwrap_err();
+            assert!(format!("{e:#}").contains("checksum"), "byte {at}: {e:#}");
+        }
+        let mut bad = bytes.clone();
+        bad[40..56].copy_from_slice(&[0xAB; 16]);
+        assert!(format!("{:#}", Checkpoint::from_bytes(&bad).unwrap_err()).contains("checksum"));
+        // Version 1 (no checksum) is refused with a reason.
+        let mut v1 = bytes.clone();
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert!(format!("{:#}", Checkpoint::from_bytes(&v1).unwrap_err()).contains("no checksum"));
     }
 
     #[test]

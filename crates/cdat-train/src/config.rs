@@ -270,15 +270,35 @@ impl RunConfig {
             .is_some()
     }
 
-    /// Parses TOML text (the message of an error shows line, column and key).
+    /// Parses TOML text (the message of an error shows line, column and key). A key of the
+    /// `[optimizer]` or `[tuner]` table that the chosen variant does not have is an error (serde
+    /// drops such keys silently for variants without fields, such as `gd`).
     pub fn from_toml_str(text: &str) -> std::result::Result<Self, String> {
-        toml::from_str::<RunConfig>(text).map_err(|e| {
+        let config = toml::from_str::<RunConfig>(text).map_err(|e| {
             // Errors inside the internally tagged [tuner] / [optimizer] tables lose their
             // position; find the offending key by trying the keys one at a time.
             diagnose_tagged::<TunerConfig>(text, "tuner")
                 .or_else(|| diagnose_tagged::<BaseConfig>(text, "optimizer"))
                 .unwrap_or_else(|| e.to_string().trim_end().to_string())
-        })
+        })?;
+        let table = toml::from_str::<toml::Table>(text).map_err(|e| e.to_string())?;
+        for (section, resolved) in [
+            ("optimizer", toml::Value::try_from(&config.optimizer)),
+            ("tuner", toml::Value::try_from(&config.tuner)),
+        ] {
+            let Some(given) = table.get(section).and_then(|v| v.as_table()) else {
+                continue;
+            };
+            let resolved = resolved.map_err(|e| e.to_string())?;
+            for key in given.keys() {
+                if let Some(problem) = unused_key(section, &resolved, key) {
+                    let at = line_of_key(text, section, key)
+                        .map_or(String::new(), |l| format!("line {l}, "));
+                    return Err(format!("{at}key `{section}.{key}`: {problem}"));
+                }
+            }
+        }
+        Ok(config)
     }
 
     /// The TOML text of this configuration.
@@ -554,14 +574,85 @@ where
         .unwrap_or("?")
         .to_string();
     table.insert(key.to_string(), new);
-    toml::Value::Table(table)
+    let out: T = toml::Value::Table(table)
         .try_into()
         .map_err(|e: toml::de::Error| {
             anyhow!(UserError::new(format!(
                 "{what} {key}: for `{variant}`: {}",
                 e.message().trim()
             )))
+        })?;
+    // A variant without fields (`gd`) accepts and drops any key: check that it was kept.
+    let section = if tuner_setup::BASE_NAMES.contains(&variant.as_str()) {
+        "optimizer"
+    } else {
+        "tuner"
+    };
+    if let Some(problem) = unused_key(section, &toml::Value::try_from(&out)?, key) {
+        return Err(UserError::new(format!("{what} {key}: {problem}")).into());
+    }
+    Ok(out)
+}
+
+/// When `key` is not a setting of the resolved `[section]` variant `resolved` (so it would be
+/// ignored): what to say about it, naming the variants that do have it.
+fn unused_key(section: &str, resolved: &toml::Value, key: &str) -> Option<String> {
+    if key == tuner_setup::TAG || resolved.get(key).is_some() {
+        return None;
+    }
+    let variant = resolved
+        .get(tuner_setup::TAG)
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    let mut own: Vec<&str> = resolved
+        .as_table()
+        .map(|t| {
+            t.keys()
+                .map(String::as_str)
+                .filter(|k| *k != tuner_setup::TAG)
+                .collect()
         })
+        .unwrap_or_default();
+    own.sort_unstable();
+    let (kind, names, flag): (&str, &[&str], &str) = if section == "optimizer" {
+        ("optimizer", tuner_setup::BASE_NAMES, "--optimizer")
+    } else {
+        ("tuner", tuner_setup::TUNER_NAMES, "--tuner")
+    };
+    let having: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| {
+            let value = if section == "optimizer" {
+                tuner_setup::default_base(n)
+                    .ok()
+                    .and_then(|c| toml::Value::try_from(&c).ok())
+            } else {
+                tuner_setup::default_tuner(n)
+                    .ok()
+                    .and_then(|c| toml::Value::try_from(&c).ok())
+            };
+            value.is_some_and(|v| v.get(key).is_some())
+        })
+        .collect();
+    let own = if own.is_empty() {
+        "it has no settings".to_string()
+    } else {
+        format!("its settings: {}", own.join(", "))
+    };
+    let hint = if !having.is_empty() {
+        format!(
+            "; {kind}s with `{key}`: {} ({flag} NAME)",
+            having.join(", ")
+        )
+    } else if section == "optimizer" && key.contains("lr") {
+        "; the learning rate is the tuner's: --lr, or `lr` / `peak_lr` in [tuner]".to_string()
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{kind} `{variant}` has no setting `{key}`, it would be ignored ({own}){hint}"
+    ))
 }
 
 /// Small extension so that the data-set name can be checked with a user-facing message.

@@ -307,11 +307,28 @@ pub fn resolve_model_config(
         }
         inner.insert(k.clone(), serde_json::to_value(v)?);
     }
-    serde_json::from_value(json).map_err(|e| {
+    let config: ModelConfig = serde_json::from_value(json).map_err(|e| {
         UserError::new(format!(
             "--model-set / model.config for model `{}`: {e}",
             section.name
         ))
-        .into()
-    })
+    })?;
+    // Values the model cannot be built or trained with (zero widths, heads that do not divide
+    // the width, patches that do not tile the image, sizes that do not match the data) would
+    // panic when the model is built or run: refuse them here, before any file is written.
+    config
+        .check(spec)
+        .map_err(|e| UserError::new(format!("--model-set / model.config: {e}")))?;
+    if let ModelConfig::CharTransformer(c) = &config {
+        if c.block_size < data_block_size {
+            return Err(UserError::new(format!(
+                "--model-set / model.config: model `{}`, field `block_size`: is {}, shorter than \
+                 the data's blocks of {data_block_size} characters (--block-size / \
+                 data.block_size); make it at least {data_block_size}, or leave it out",
+                section.name, c.block_size
+            ))
+            .into());
+        }
+    }
+    Ok(config)
 }

@@ -17,14 +17,26 @@ impl UserError {
     }
 }
 
+/// A run stopped by SIGINT/SIGTERM (its checkpoint and summary were written); the binary exits
+/// with 128 + the signal number.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by {}", crate::interrupt::signal_name(*signal))]
+pub struct Interrupted {
+    /// The signal number.
+    pub signal: i32,
+}
+
 /// Exit status for input errors.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status for other failures.
 pub const EXIT_FAILURE: u8 = 1;
 
-/// The exit status for an error: [`EXIT_USAGE`] when it is (or wraps) a [`UserError`].
+/// The exit status for an error: 128 + N for an [`Interrupted`] one, [`EXIT_USAGE`] when it
+/// is (or wraps) a [`UserError`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.chain().any(|e| e.downcast_ref::<UserError>().is_some()) {
+    if let Some(i) = err.chain().find_map(|e| e.downcast_ref::<Interrupted>()) {
+        crate::interrupt::exit_status(i.signal)
+    } else if err.chain().any(|e| e.downcast_ref::<UserError>().is_some()) {
         EXIT_USAGE
     } else {
         EXIT_FAILURE

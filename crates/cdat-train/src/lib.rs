@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod interrupt;
+pub mod lock;
 pub mod metrics;
 pub mod plot;
 pub mod report;
@@ -36,7 +38,10 @@ pub fn main_with(cli: Cli) -> u8 {
         Some(Command::Simulate(args)) => {
             simulate::run_simulate(args).map(|text| println!("{text}"))
         }
-        None => train_command(&cli.train),
+        None => match train_command(&cli.train) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => 0,
@@ -47,13 +52,14 @@ pub fn main_with(cli: Cli) -> u8 {
     }
 }
 
-/// `cdat-train [OPTIONS]`: one run.
-pub fn train_command(args: &TrainArgs) -> Result<()> {
+/// `cdat-train [OPTIONS]`: one run. Returns the exit status: 0, or 128 + N when signal N
+/// interrupted the run (its checkpoint and summary are written).
+pub fn train_command(args: &TrainArgs) -> Result<u8> {
     let config = args.resolve()?;
     if args.print_config {
         config.validate()?;
         print!("{}", config.to_toml_string()?);
-        return Ok(());
+        return Ok(0);
     }
     if args.resume && config.output.dir.is_none() {
         return Err(error::UserError::new(
@@ -72,7 +78,7 @@ pub fn train_command(args: &TrainArgs) -> Result<()> {
     };
     let result = run::execute(&prepared, &data, &backend, opts)?;
     println!("{}", run::report(&result));
-    Ok(())
+    Ok(result.interrupted_by.map_or(0, interrupt::exit_status))
 }
 
 fn init_tracing() {

@@ -1,11 +1,13 @@
 //! `metrics.jsonl` (one line per step, flushed every step) and `summary.json`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+
+use crate::error::UserError;
 
 /// One step of a run. `loss`, `slope`, `curvature` and the norms are measured at the parameters
 /// before the update of this step; `lr` is the learning rate the tuner took. Fields measured only
@@ -86,16 +88,12 @@ impl MetricsWriter {
         Ok(Self { file })
     }
 
-    /// Keeps the records of steps `<= last_step` of an existing file, rewrites it with them,
-    /// and opens it for appending. Returns the kept records.
-    pub fn resume(path: &Path, last_step: usize) -> Result<(Self, Vec<StepRecord>)> {
-        let records: Vec<StepRecord> = read_metrics(path)?
-            .into_iter()
-            .filter(|r| r.step <= last_step)
-            .collect();
+    /// Rewrites `path` with `lines` (the lines of the steps up to the checkpoint, verbatim, as
+    /// [`records_for_resume`] read them) and opens it for appending.
+    pub fn resume(path: &Path, lines: &[String]) -> Result<Self> {
         let mut text = String::new();
-        for r in &records {
-            text.push_str(&serde_json::to_string(r)?);
+        for l in lines {
+            text.push_str(l);
             text.push('\n');
         }
         crate::checkpoint::write_atomically(path, text.as_bytes())?;
@@ -103,7 +101,7 @@ impl MetricsWriter {
             .append(true)
             .open(path)
             .with_context(|| format!("opening {}", path.display()))?;
-        Ok((Self { file }, records))
+        Ok(Self { file })
     }
 
     /// Writes one record as a line and flushes it to the OS.
@@ -116,18 +114,149 @@ impl MetricsWriter {
     }
 }
 
-/// Reads `metrics.jsonl`; a torn last line (crash while writing) is ignored.
-pub fn read_metrics(path: &Path) -> Result<Vec<StepRecord>> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut out = Vec::new();
-    for line in BufReader::new(file).lines() {
-        let line = line?;
-        if line.trim().is_empty() {
+/// The records a resumed run continues from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResumeRecords {
+    /// The records of steps `1..=checkpoint step`, in order.
+    pub records: Vec<StepRecord>,
+    /// Their lines, verbatim (rewritten as they were, not re-serialized).
+    pub lines: Vec<String>,
+    /// Lines after them (steps past the checkpoint, written before the run stopped, and a
+    /// torn last line); they are dropped and the steps redone from the checkpoint.
+    pub dropped_lines: usize,
+}
+
+/// Reads `metrics.jsonl` for a run resumed from a checkpoint taken after `last_step`: it must
+/// hold one valid record for each step `1..=last_step`, in order. Lines after those (steps
+/// the run made after its last checkpoint, and a last line torn by a crash) are counted in
+/// [`ResumeRecords::dropped_lines`]. Anything else (an unreadable, repeated or out-of-order
+/// line among the first `last_step` records, or a file that ends before `last_step`) is an
+/// error naming the file, the line and the steps concerned: resuming would lose or misplace
+/// records. The file is not modified.
+pub fn records_for_resume(path: &Path, last_step: usize) -> Result<ResumeRecords> {
+    let user = |m: String| -> anyhow::Error { UserError::new(m).into() };
+    let shown = path.display();
+    let advice = "nothing was changed; restore the file (or the lines) from a copy, or start the \
+                  run over with --force instead of --resume";
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(user(format!(
+                "--resume: `{shown}` is missing, but the checkpoint is at step {last_step}: the \
+                 step records of the run are gone; {advice}"
+            )))
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {shown}"))),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut records: Vec<StepRecord> = Vec::with_capacity(last_step);
+    let mut line_of_step: Vec<usize> = Vec::with_capacity(last_step);
+    let mut kept_lines: Vec<String> = Vec::with_capacity(last_step);
+    let mut dropped = 0;
+    for (i, raw) in lines.iter().enumerate() {
+        let number = i + 1;
+        let line = raw.trim();
+        if line.is_empty() {
             continue;
         }
-        match serde_json::from_str::<StepRecord>(&line) {
+        let complete = records.len() == last_step;
+        let torn = i + 1 == lines.len() && !raw.ends_with('\n');
+        match serde_json::from_str::<StepRecord>(line) {
+            _ if complete => dropped += 1,
+            Ok(r) => {
+                let expected = records.len() + 1;
+                if r.step == expected {
+                    records.push(r);
+                    line_of_step.push(number);
+                    kept_lines.push(line.to_string());
+                } else if r.step < expected {
+                    let first = r
+                        .step
+                        .checked_sub(1)
+                        .and_then(|k| line_of_step.get(k))
+                        .map_or(String::new(), |l| format!(" (first on line {l})"));
+                    return Err(user(format!(
+                        "--resume: `{shown}` line {number} repeats the record of step {}{first}: \
+                         the file mixes records of two runs or was edited; {advice}",
+                        r.step
+                    )));
+                } else {
+                    return Err(user(format!(
+                        "--resume: `{shown}` line {number} holds step {} but the records of \
+                         {} are missing (the checkpoint is at step {last_step}); {advice}",
+                        r.step,
+                        step_range(expected, r.step - 1)
+                    )));
+                }
+            }
+            Err(e) => {
+                let what = if torn {
+                    "is cut short (torn by a crash or a full disk)".to_string()
+                } else {
+                    format!("is not a valid step record ({e})")
+                };
+                return Err(user(format!(
+                    "--resume: `{shown}` line {number} {what}, and it comes before the record \
+                     of step {} (the checkpoint is at step {last_step}): resuming would lose the \
+                     records of {}; {advice}",
+                    records.len() + 1,
+                    step_range(records.len() + 1, last_step)
+                )));
+            }
+        }
+    }
+    if records.len() < last_step {
+        let after = line_of_step
+            .last()
+            .map_or("it holds no step record".to_string(), |l| {
+                format!("its last record is step {} (line {l})", records.len())
+            });
+        return Err(user(format!(
+            "--resume: `{shown}` is incomplete: the checkpoint is at step {last_step} but {after}; \
+             the records of {} are missing; {advice}",
+            step_range(records.len() + 1, last_step)
+        )));
+    }
+    Ok(ResumeRecords {
+        records,
+        lines: kept_lines,
+        dropped_lines: dropped,
+    })
+}
+
+/// `step 4` or `steps 4-9`.
+fn step_range(from: usize, to: usize) -> String {
+    if from >= to {
+        format!("step {from}")
+    } else {
+        format!("steps {from}-{to}")
+    }
+}
+
+/// Reads `metrics.jsonl`. A torn last line (a crash while writing it) is ignored; any other
+/// line that is not a step record is an error naming the file and the line.
+pub fn read_metrics(path: &Path) -> Result<Vec<StepRecord>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = Vec::new();
+    for (i, raw) in lines.iter().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<StepRecord>(line) {
             Ok(r) => out.push(r),
-            Err(_) => break,
+            Err(_) if i + 1 == lines.len() && !raw.ends_with('\n') => break,
+            Err(e) => {
+                return Err(UserError::new(format!(
+                    "`{}` line {}: not a valid step record ({e})",
+                    path.display(),
+                    i + 1
+                ))
+                .into())
+            }
         }
     }
     Ok(out)
@@ -136,8 +265,12 @@ pub fn read_metrics(path: &Path) -> Result<Vec<StepRecord>> {
 /// What `summary.json` holds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    /// `completed` or `diverged`.
+    /// `completed`, `diverged`, or `interrupted` (stopped by SIGINT/SIGTERM before the last
+    /// step; `--resume` continues it).
     pub status: String,
+    /// The signal that interrupted the run (`SIGINT`, `SIGTERM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
     /// Whether the run diverged.
     pub diverged: bool,
     /// The step at which it diverged.
@@ -331,8 +464,104 @@ mod tests {
         text.push_str("{\"step\":3,\"lo");
         std::fs::write(&p, text).unwrap();
         assert_eq!(read_metrics(&p).unwrap().len(), 2);
-        let (_, kept) = MetricsWriter::resume(&p, 1).unwrap();
-        assert_eq!(kept.len(), 1);
+        let kept = records_for_resume(&p, 1).unwrap();
+        assert_eq!(kept.records.len(), 1);
+        assert_eq!(kept.dropped_lines, 2);
+        MetricsWriter::resume(&p, &kept.lines).unwrap();
         assert_eq!(read_metrics(&p).unwrap().len(), 1);
+    }
+
+    fn lines_of(steps: &[usize]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| serde_json::to_string(&rec(*s, 1.0)).unwrap())
+            .collect()
+    }
+
+    /// Writes `lines` (newline-terminated) and returns the error of resuming at `last_step`,
+    /// checking that the file was left as it was.
+    fn resume_error(lines: &[String], last_step: usize) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.jsonl");
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&p, &text).unwrap();
+        let e = records_for_resume(&p, last_step).unwrap_err();
+        assert!(
+            e.chain().any(|c| c.downcast_ref::<UserError>().is_some()),
+            "an input error: {e:#}"
+        );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), text, "file untouched");
+        let msg = format!("{e:#}");
+        assert!(msg.contains("metrics.jsonl"), "names the file: {msg}");
+        msg
+    }
+
+    #[test]
+    fn a_bad_line_before_the_checkpoint_is_an_error_naming_it() {
+        // The issue's case: one garbage line among the records up to the checkpoint used to
+        // drop every valid record after it.
+        let mut lines = lines_of(&(1..=20).collect::<Vec<_>>());
+        lines[4] = "garbage".into();
+        let msg = resume_error(&lines, 20);
+        assert!(
+            msg.contains("line 5") && msg.contains("steps 5-20"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_repeated_and_truncated_records_are_errors() {
+        // Step 5 deleted.
+        let mut steps: Vec<usize> = (1..=10).collect();
+        steps.remove(4);
+        let msg = resume_error(&lines_of(&steps), 10);
+        assert!(msg.contains("line 5") && msg.contains("step 5 "), "{msg}");
+        // Step 3 twice (two runs interleaved).
+        let msg = resume_error(&lines_of(&[1, 2, 3, 3, 4]), 4);
+        assert!(msg.contains("line 4") && msg.contains("repeats"), "{msg}");
+        // The file ends before the checkpoint.
+        let msg = resume_error(&lines_of(&[1, 2, 3]), 6);
+        assert!(msg.contains("steps 4-6") && msg.contains("line 3"), "{msg}");
+        // An empty file, and no file at all.
+        let msg = resume_error(&[], 2);
+        assert!(msg.contains("steps 1-2"), "{msg}");
+        let dir = tempfile::tempdir().unwrap();
+        let e = records_for_resume(&dir.path().join("metrics.jsonl"), 2).unwrap_err();
+        assert!(format!("{e:#}").contains("missing"), "{e:#}");
+    }
+
+    #[test]
+    fn a_torn_line_before_the_checkpoint_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.jsonl");
+        let mut text: String = lines_of(&[1, 2]).iter().map(|l| format!("{l}\n")).collect();
+        text.push_str("{\"step\":3,\"lo");
+        std::fs::write(&p, &text).unwrap();
+        let msg = format!("{:#}", records_for_resume(&p, 3).unwrap_err());
+        assert!(msg.contains("line 3") && msg.contains("cut short"), "{msg}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), text);
+    }
+
+    #[test]
+    fn lines_past_the_checkpoint_are_counted_as_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.jsonl");
+        let mut lines = lines_of(&[1, 2, 3, 4]);
+        lines.push("not json".into());
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        let r = records_for_resume(&p, 2).unwrap();
+        assert_eq!(r.records.iter().map(|r| r.step).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(r.dropped_lines, 3);
+    }
+
+    #[test]
+    fn reading_a_file_with_a_bad_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.jsonl");
+        let mut lines = lines_of(&[1, 2, 3]);
+        lines[1] = "{oops".into();
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        let msg = format!("{:#}", read_metrics(&p).unwrap_err());
+        assert!(msg.contains("line 2"), "{msg}");
     }
 }

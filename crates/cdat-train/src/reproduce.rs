@@ -349,7 +349,9 @@ fn finished_run(dir: &Path, config: &RunConfig) -> Option<Summary> {
         return None;
     }
     let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
-    serde_json::from_str(&text).ok()
+    serde_json::from_str::<Summary>(&text)
+        .ok()
+        .filter(|s| s.status != "interrupted")
 }
 
 /// `cdat-train reproduce`: runs the plan, then writes the report; returns the text printed at
@@ -415,6 +417,10 @@ fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> 
         if backend.is_none() {
             backend = Some(run::resolve_backend(config)?);
         }
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(anyhow::Error::new(crate::error::Interrupted { signal })
+                .context(format!("{tag}: stopped before this run")));
+        }
         eprintln!("{tag} (elapsed {:.0} s)", started.elapsed().as_secs_f64());
         let opts = RunOptions {
             resume: false,
@@ -422,6 +428,11 @@ fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> 
             progress: !args.no_progress,
         };
         match run::execute(&prepared, data, backend.as_ref().expect("set above"), opts) {
+            Ok(r) if r.interrupted_by.is_some() => {
+                let signal = r.interrupted_by.unwrap_or_default();
+                return Err(anyhow::Error::new(crate::error::Interrupted { signal })
+                    .context(format!("{tag}: interrupted (rerun to start it over)")));
+            }
             Ok(r) => {
                 let s = &r.summary;
                 eprintln!(

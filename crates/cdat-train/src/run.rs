@@ -6,11 +6,13 @@ use anyhow::{Context, Result};
 use cdat_models::ModelConfig;
 
 use crate::backend::{self, Resolved};
-use crate::checkpoint;
+use crate::checkpoint::{self, Checkpoint, CheckpointState};
 use crate::config::RunConfig;
 use crate::data::{resolve_model_config, RunData};
 use crate::error::UserError;
-use crate::trainer::{RunResult, TrainJob};
+use crate::lock::{self, RunLock};
+use crate::metrics;
+use crate::trainer::{ResumeFrom, RunResult, TrainJob};
 use crate::tuner_setup;
 
 /// Files a run writes into its folder (what `--force` removes).
@@ -176,7 +178,9 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
             .with_context(|| format!("creating output folder {}", dir.display()))?;
         return Ok(());
     }
-    let empty = std::fs::read_dir(dir)?.next().is_none();
+    let empty = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .all(|e| e.file_name() == lock::FILE_NAME);
     if !empty && !opts.force {
         match saved_config()? {
             Some(saved) => {
@@ -213,6 +217,10 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
 }
 
 /// Trains one prepared run on a resolved backend, writing into its output folder.
+///
+/// The folder is locked for the run ([`RunLock`]: a second run on it is refused), and
+/// everything a resumed run depends on (the checkpoint's checksum and configuration hash, the
+/// step records up to it) is verified before anything in the folder is written.
 pub fn execute(
     prepared: &Prepared,
     data: &RunData,
@@ -225,7 +233,30 @@ pub fn execute(
         .dir
         .clone()
         .context("output folder not set")?;
+    if !opts.resume {
+        if dir.exists() && !dir.is_dir() {
+            return Err(UserError::new(format!(
+                "--out `{}` exists and is not a folder",
+                dir.display()
+            ))
+            .into());
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating output folder {}", dir.display()))?;
+    } else if !dir.is_dir() {
+        return Err(UserError::new(format!(
+            "--resume: output folder `{}` does not exist",
+            dir.display()
+        ))
+        .into());
+    }
+    let _lock = RunLock::acquire(&dir, "--out", &mut |m| eprintln!("{m}"))?;
     prepare_out_dir(&prepared.config, &dir, opts)?;
+    let resume = if opts.resume {
+        Some(resume_point(&prepared.config, &dir)?)
+    } else {
+        None
+    };
     checkpoint::write_atomically(
         &dir.join("config.toml"),
         config_file_text(&prepared.config)?.as_bytes(),
@@ -241,10 +272,75 @@ pub fn execute(
             model_config: &prepared.model_config,
             data,
             out_dir: &dir,
-            resume: opts.resume,
+            resume,
             progress: opts.progress,
         },
     )
+}
+
+/// Reads and verifies what `--resume` continues from: the checkpoint (checksum), that it
+/// belongs to this configuration (hash of the resolved config, so an edited `config.toml` is
+/// caught), and the step records up to it. Writes nothing.
+pub fn resume_point(config: &RunConfig, dir: &Path) -> Result<ResumeFrom> {
+    let user = |m: String| -> anyhow::Error { UserError::new(m).into() };
+    let path = dir.join(checkpoint::FILE_NAME);
+    let ckpt = Checkpoint::load(&path)?;
+    let state: CheckpointState = ckpt
+        .get("state.json")
+        .ok_or_else(|| {
+            user(format!(
+                "checkpoint `{}` has no state.json section",
+                path.display()
+            ))
+        })
+        .and_then(|b| {
+            serde_json::from_slice(b).map_err(|e| {
+                user(format!(
+                    "checkpoint `{}`: its state.json is not valid: {e}",
+                    path.display()
+                ))
+            })
+        })?;
+    let hash = checkpoint::config_hash(config)?;
+    if state.config_hash != hash {
+        let keys = ckpt
+            .get("config.toml")
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|t| RunConfig::from_toml_str(t).ok())
+            .map(|saved| saved.differing_keys(&config.resume_identity()))
+            .filter(|k| !k.is_empty())
+            .map_or(String::new(), |k| {
+                format!(" (keys that differ: {})", k.join(", "))
+            });
+        return Err(user(format!(
+            "--resume: checkpoint `{}` was written by a run with a different configuration than \
+             the one given now{keys}: `{}` was edited after the checkpoint was written, or the \
+             checkpoint belongs to another run (configuration hash {} in the checkpoint, {} now); \
+             restore the configuration, or start the run over with --force",
+            path.display(),
+            dir.join("config.toml").display(),
+            short(&state.config_hash),
+            short(&hash)
+        )));
+    }
+    let read = metrics::records_for_resume(&dir.join("metrics.jsonl"), state.step)?;
+    if read.dropped_lines > 0 {
+        eprintln!(
+            "--resume: continuing from the checkpoint of step {}; the {} line(s) after step {} in \
+             metrics.jsonl (written after that checkpoint) are dropped and those steps redone",
+            state.step, read.dropped_lines, state.step
+        );
+    }
+    Ok(ResumeFrom {
+        checkpoint: ckpt,
+        state,
+        records: read.records,
+        lines: read.lines,
+    })
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
 }
 
 /// The text of a run's `config.toml`.
@@ -263,7 +359,8 @@ pub fn resolve_backend(config: &RunConfig) -> Result<Resolved> {
     })
 }
 
-/// A one-paragraph report of a finished run for the terminal.
+/// A one-paragraph report of a finished run for the terminal. It lists the files the run left
+/// in its folder (no checkpoint when none was written, no plots with `--no-plots`).
 pub fn report(result: &RunResult) -> String {
     let s = &result.summary;
     let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
@@ -274,15 +371,40 @@ pub fn report(result: &RunResult) -> String {
             s.diverged_at_step.unwrap_or(0),
             s.divergence_reason.as_deref().unwrap_or("")
         )
+    } else if let Some(sig) = result.interrupted_by {
+        let resume = match result.checkpoint_step {
+            Some(step) => format!(
+                "checkpoint of step {step} written; continue with the same options and --resume \
+                 --out {}",
+                result.out_dir.display()
+            ),
+            None => "no step was finished, so there is no checkpoint".to_string(),
+        };
+        format!(
+            "Run interrupted by {} after {} of {} steps ({:.1} s on {}); {resume}.",
+            crate::interrupt::signal_name(sig),
+            s.steps_recorded,
+            s.steps_planned,
+            s.total_time_s,
+            s.backend
+        )
     } else {
         format!(
             "Run completed: {} steps in {:.1} s on {}.",
             s.steps_recorded, s.total_time_s, s.backend
         )
     };
+    let files: Vec<String> = result
+        .files
+        .iter()
+        .map(|f| match (f.as_str(), result.checkpoint_step) {
+            (checkpoint::FILE_NAME, Some(step)) => format!("{f} (step {step})"),
+            _ => f.clone(),
+        })
+        .collect();
     format!(
         "{head}\n  final loss {} (mean of last 5: {}), train acc {}, test acc {}, last λmax {}, last η {}\n  \
-         files: {}/ (config.toml, metrics.jsonl, summary.json, plots/*.png|svg, {})",
+         files: {}/ ({})",
         num(s.final_loss),
         num(s.last5_mean_loss),
         pct(s.final_train_accuracy),
@@ -290,6 +412,6 @@ pub fn report(result: &RunResult) -> String {
         num(s.final_sharpness),
         s.final_lr.map_or("-".to_string(), |v| format!("{v:.4e}")),
         result.out_dir.display(),
-        checkpoint::FILE_NAME
+        files.join(", ")
     )
 }

@@ -23,13 +23,15 @@ pub struct SimulateArgs {
     /// each scenario, and summary.csv. Existing files of the same names are replaced.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Number of steps of each scenario (the CSVs have N + 1 rows: t = 0..=N).
+    /// Number of steps of each scenario (the CSVs have N + 1 rows: t = 0..=N); at most
+    /// 1,000,000 (about 100 MB of CSV per scenario and 1 GB of memory).
     #[arg(long, value_name = "N", default_value_t = 2_000)]
     pub steps: usize,
 }
 
-/// Longest run accepted (10 million steps is about 1 GB of CSV per scenario).
-const MAX_STEPS: usize = 10_000_000;
+/// Longest run accepted: the trajectories are held in memory and written whole (one million
+/// steps is about 100 MB of CSV per scenario); the paper's figures need a few thousand.
+pub const MAX_STEPS: usize = 1_000_000;
 
 /// One simulated scenario, flattened for the CSV, the plot and the summary.
 struct Scenario {
@@ -137,7 +139,8 @@ fn scenarios(steps: usize) -> Vec<Scenario> {
 pub fn run_simulate(args: &SimulateArgs) -> Result<String> {
     if args.steps == 0 || args.steps > MAX_STEPS {
         return Err(UserError::new(format!(
-            "--steps {}: must be between 1 and {MAX_STEPS}",
+            "--steps {}: must be between 1 and {MAX_STEPS} (the simulated trajectories are held \
+             in memory and written whole as CSV)",
             args.steps
         ))
         .into());

@@ -117,8 +117,22 @@ pub fn run_sweep(args: &SweepArgs) -> Result<String> {
     let mut rows = Vec::new();
     for (i, (p, prep)) in points.iter().zip(&prepared).enumerate() {
         let dir = prep.config.output.dir.clone().unwrap_or_default();
+        if let Some(signal) = crate::interrupt::requested() {
+            return Err(anyhow::Error::new(crate::error::Interrupted { signal })
+                .context(format!("sweep stopped before grid point {}", p.name)));
+        }
         eprintln!("[{}/{}] {}", i + 1, points.len(), p.name);
         let row = match run::execute(prep, &data, &backend, opts) {
+            Ok(r) if r.interrupted_by.is_some() => {
+                let signal = r.interrupted_by.unwrap_or_default();
+                return Err(
+                    anyhow::Error::new(crate::error::Interrupted { signal }).context(format!(
+                        "sweep stopped during grid point {} (its checkpoint is in {})",
+                        p.name,
+                        dir.display()
+                    )),
+                );
+            }
             Ok(r) => {
                 let s = &r.summary;
                 eprintln!(

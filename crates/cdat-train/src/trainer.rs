@@ -36,19 +36,39 @@ pub struct TrainJob<'a> {
     pub data: &'a RunData,
     /// The output folder.
     pub out_dir: &'a Path,
-    /// Continue from `checkpoint.ckpt` in the output folder.
-    pub resume: bool,
+    /// Continue from the output folder's checkpoint (read and verified by the caller).
+    pub resume: Option<ResumeFrom>,
     /// Show the progress bar (hidden anyway when stderr is not a terminal).
     pub progress: bool,
 }
 
-/// What a finished (or diverged) run reports.
+/// A verified checkpoint and the step records up to it: where a resumed run starts.
+#[derive(Clone, Debug)]
+pub struct ResumeFrom {
+    /// The checkpoint (checksum verified).
+    pub checkpoint: Checkpoint,
+    /// Its `state.json` (configuration hash verified).
+    pub state: CheckpointState,
+    /// The records of steps `1..=state.step` from `metrics.jsonl`.
+    pub records: Vec<StepRecord>,
+    /// Their lines, verbatim.
+    pub lines: Vec<String>,
+}
+
+/// What a finished, diverged or interrupted run reports.
 #[derive(Clone, Debug)]
 pub struct RunResult {
     /// The summary written to `summary.json`.
     pub summary: Summary,
     /// The output folder.
     pub out_dir: PathBuf,
+    /// The files of the run in the output folder, as they are at its end (relative paths;
+    /// `plots/*` stands for the rendered plots).
+    pub files: Vec<String>,
+    /// The step of the checkpoint in the folder, if there is one.
+    pub checkpoint_step: Option<usize>,
+    /// The signal that interrupted the run, if one did.
+    pub interrupted_by: Option<i32>,
 }
 
 impl BackendJob for TrainJob<'_> {
@@ -99,13 +119,16 @@ fn train<B: Backend>(
     let mut elapsed_before = 0.0;
     let mut measurements: u64 = 0;
     let mut eigvec: Option<ParamVec<B>> = None;
-    let (mut writer, mut records) = if job.resume {
-        let ckpt = Checkpoint::load(&ckpt_path)?;
-        let state: CheckpointState = serde_json::from_slice(
-            ckpt.get("state.json")
-                .context("checkpoint has no state.json section")?,
-        )
-        .context("checkpoint state.json")?;
+    let config_hash = checkpoint::config_hash(cfg)?;
+    let config_text = checkpoint::config_identity_text(cfg)?;
+    let mut checkpoint_step: Option<usize> = None;
+    let (mut writer, mut records) = if let Some(resume) = job.resume {
+        let ResumeFrom {
+            checkpoint: ckpt,
+            state,
+            records,
+            lines,
+        } = resume;
         let record = Recorder_::new()
             .load(
                 ckpt.get("model.mpk")
@@ -127,7 +150,8 @@ fn train<B: Backend>(
         initial_loss = state.initial_loss;
         elapsed_before = state.elapsed_s;
         measurements = state.sharpness_measurements;
-        MetricsWriter::resume(&metrics_path, start_step)?
+        checkpoint_step = Some(start_step);
+        (MetricsWriter::resume(&metrics_path, &lines)?, records)
     } else {
         (MetricsWriter::create(&metrics_path)?, Vec::new())
     };
@@ -143,8 +167,33 @@ fn train<B: Backend>(
     let mut divergence: Option<Divergence> = None;
     let mut epoch_order: Option<(usize, Vec<usize>)> = None;
     let mut last_sharpness = records.iter().rev().find_map(|r| r.sharpness);
+    let mut interrupted_by: Option<i32> = None;
+    let mut completed = start_step;
+    let checkpoint_state =
+        |step: usize,
+         initial_loss: Option<f64>,
+         measurements: u64,
+         eigvec: Option<&ParamVec<B>>| CheckpointState {
+            step,
+            epoch: step / batches_per_epoch,
+            seed: cfg.seed,
+            data_order: "ChaCha8(seed, stream = epoch) permutation per epoch; full batch: none"
+                .into(),
+            initial_loss,
+            elapsed_s: elapsed_before + started.elapsed().as_secs_f64(),
+            sharpness_measurements: measurements,
+            eigvec_lengths: eigvec.map_or(Vec::new(), |v| {
+                v.entries().iter().map(|(_, t)| t.dims()[0]).collect()
+            }),
+            config_hash: config_hash.clone(),
+        };
 
     for step in start_step + 1..=total_steps {
+        // A SIGINT/SIGTERM stops the run between steps (the step in progress is finished).
+        if let Some(sig) = crate::interrupt::requested() {
+            interrupted_by = Some(sig);
+            break;
+        }
         let step_start = Instant::now();
         let (epoch, batch) = match (&full, &sampler) {
             (Some(b), _) => (step - 1, b.clone()),
@@ -276,27 +325,40 @@ fn train<B: Backend>(
         if divergence.is_some() {
             break;
         }
+        completed = step;
         let every = cfg.output.checkpoint_every;
         if (every > 0 && step % every == 0) || step == total_steps {
-            let state = CheckpointState {
-                step,
-                epoch: step / batches_per_epoch,
-                seed: cfg.seed,
-                data_order: "ChaCha8(seed, stream = epoch) permutation per epoch; full batch: none"
-                    .into(),
-                initial_loss,
-                elapsed_s: elapsed_before + started.elapsed().as_secs_f64(),
-                sharpness_measurements: measurements,
-                eigvec_lengths: eigvec.as_ref().map_or(Vec::new(), |v| {
-                    v.entries().iter().map(|(_, t)| t.dims()[0]).collect()
-                }),
-            };
-            save_checkpoint::<B>(&ckpt_path, &state, &model, &tuner, eigvec.as_ref())?;
+            let state = checkpoint_state(step, initial_loss, measurements, eigvec.as_ref());
+            save_checkpoint::<B>(
+                &ckpt_path,
+                &state,
+                &config_text,
+                &model,
+                &tuner,
+                eigvec.as_ref(),
+            )?;
+            checkpoint_step = Some(step);
         }
+    }
+    if interrupted_by.is_some() && checkpoint_step != Some(completed) && completed > 0 {
+        let state = checkpoint_state(completed, initial_loss, measurements, eigvec.as_ref());
+        save_checkpoint::<B>(
+            &ckpt_path,
+            &state,
+            &config_text,
+            &model,
+            &tuner,
+            eigvec.as_ref(),
+        )?;
+        checkpoint_step = Some(completed);
     }
     bar.finish_and_clear();
 
     let mut summary = summarize(&records, total_steps, divergence.as_ref());
+    if let Some(sig) = interrupted_by {
+        summary.status = "interrupted".into();
+        summary.interrupted_by = Some(crate::interrupt::signal_name(sig));
+    }
     summary.backend = backend.describe();
     summary.num_parameters = num_parameters;
     summary.train_examples = data.train_len();
@@ -308,9 +370,25 @@ fn train<B: Backend>(
     if cfg.output.plots {
         crate::plot::render_all(&records, &job.out_dir.join("plots"))?;
     }
+    let mut files: Vec<String> = ["config.toml", "model.json", "metrics.jsonl", "summary.json"]
+        .iter()
+        .filter(|f| job.out_dir.join(f).is_file())
+        .map(|f| f.to_string())
+        .collect();
+    if cfg.output.plots && job.out_dir.join("plots").is_dir() {
+        files.push("plots/*.png|svg".into());
+    }
+    if ckpt_path.is_file() {
+        files.push(checkpoint::FILE_NAME.into());
+    } else {
+        checkpoint_step = None;
+    }
     Ok(RunResult {
         summary,
         out_dir: job.out_dir.to_path_buf(),
+        files,
+        checkpoint_step,
+        interrupted_by,
     })
 }
 
@@ -336,6 +414,7 @@ fn initial_model<B: Backend>(
 fn save_checkpoint<B: Backend>(
     path: &Path,
     state: &CheckpointState,
+    config_text: &str,
     model: &TrainModel<B>,
     tuner: &tuner_setup::BuiltTuner<B>,
     eigvec: Option<&ParamVec<B>>,
@@ -350,6 +429,7 @@ fn save_checkpoint<B: Backend>(
     if let Some(v) = eigvec {
         ckpt.add("eigvec.f64", checkpoint::f64s_to_bytes(&vec_to_host(v)));
     }
+    ckpt.add("config.toml", config_text.as_bytes().to_vec());
     ckpt.save(path)
 }
 
