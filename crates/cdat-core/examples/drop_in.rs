@@ -27,8 +27,9 @@
 //! ```
 //!
 //! `HvpBackend<NdArray>` is `Autodiff<Dual<NdArray>>`: Burn's reverse mode over forward mode, so
-//! the tuner gets the exact curvature `uᵀHu` along Adam's direction `u` (one extra
-//! forward-over-reverse pass per step); without tangents it trains like `Autodiff<NdArray>`.
+//! the tuner gets the exact curvature `uᵀHu` along Adam's direction `u` (one extra forward pass
+//! per step, carrying a second-order jet, no tape); without tangents it trains like
+//! `Autodiff<NdArray>`.
 //! Every step takes `η = σ·max(−gᵀu, 0)/|uᵀHu|` instead of the constant `LR`.
 //!
 //! σ = 1 here (the quadratically greedy value): on this small ReLU network in f32, with Adam's

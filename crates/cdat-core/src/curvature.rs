@@ -22,8 +22,10 @@ use burn::tensor::{ElementConversion, Tensor};
 use crate::dual::Dual;
 use crate::params::{ensure_initialized, map_autodiff_params_with, map_params_with, ParamVec};
 
-/// How [`directional_curvature_with`] computes `uᵀHu`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How [`directional_curvature_with`] computes `uᵀHu`. Named `jet` and
+/// `forward-over-reverse` (serde and [`FromStr`](core::str::FromStr)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum CurvatureMethod {
     /// One forward pass carrying a second-order jet (no tape, no backward pass).
     #[default]
@@ -35,6 +37,41 @@ pub enum CurvatureMethod {
 /// The backend a model must live on for exact Hessian-vector products: Burn's reverse mode over
 /// forward mode over `B`. With no tangents set it trains like `Autodiff<B>`.
 pub type HvpBackend<B> = Autodiff<Dual<B>>;
+
+impl CurvatureMethod {
+    /// Every method's name.
+    pub const NAMES: &'static [&'static str] = &["jet", "forward-over-reverse"];
+
+    /// The method's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CurvatureMethod::Jet => Self::NAMES[0],
+            CurvatureMethod::ForwardOverReverse => Self::NAMES[1],
+        }
+    }
+}
+
+impl core::str::FromStr for CurvatureMethod {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [CurvatureMethod::Jet, CurvatureMethod::ForwardOverReverse]
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown curvature method `{s}`; expected one of: {}",
+                    Self::NAMES.join(", ")
+                )
+            })
+    }
+}
+
+impl core::fmt::Display for CurvatureMethod {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Loss value, gradient and Hessian-vector product at the current parameters.
 #[derive(Clone, Debug)]

@@ -1,7 +1,15 @@
-//! The top of a symmetric operator's spectrum — in practice the Hessian, through exact
-//! Hessian-vector products: power iteration (sharpness λmax, as in the paper: relative tolerance
-//! 1e-3, warm start from the previous eigenvector), Lanczos for the top k, and the
-//! preconditioned sharpness λmax(P^{-1/2} H P^{-1/2}) for a diagonal preconditioner P.
+//! The extremes of a symmetric operator's spectrum — in practice the Hessian, through exact
+//! Hessian-vector products.
+//!
+//! - [`sharpness`] (λmax, the *algebraically* largest eigenvalue, and an estimate of λmin) and
+//!   [`preconditioned_sharpness`] (λmax of P^{-1/2} H P^{-1/2} for a diagonal P) run Lanczos
+//!   with full reorthogonalization ([`extreme_eigenpair`]): the largest Ritz value of the Krylov
+//!   space, stopped as the paper stops its power iteration (consecutive estimates within a
+//!   relative tolerance of 1e-3), warm-started from the previous eigenvector;
+//! - [`power_iteration`] finds the eigenvalue of largest *magnitude*, which is λmax only when it
+//!   is positive: away from a minimum the Hessian is indefinite and its most negative eigenvalue
+//!   can dominate (a transformer at initialization: −74.9), so it is not used for sharpness;
+//! - [`lanczos`] gives the top `k` eigenvalues.
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
@@ -28,22 +36,30 @@ impl Default for PowerIterationConfig {
     }
 }
 
-/// Result of a power iteration.
+/// Result of [`extreme_eigenpair`] (and so of [`sharpness`]) or of [`power_iteration`].
 #[derive(Clone, Debug)]
 pub struct Eigenpair<B: Backend> {
-    /// The eigenvalue of largest magnitude (its sign kept).
+    /// [`extreme_eigenpair`], [`sharpness`]: the algebraically largest eigenvalue λmax (the
+    /// largest Ritz value). [`power_iteration`]: the eigenvalue of largest magnitude, its sign
+    /// kept.
     pub value: f64,
-    /// Its unit eigenvector (use it to warm-start the next call).
+    /// Its unit eigenvector (the Ritz vector; use it to warm-start the next call).
     pub vector: ParamVec<B>,
     /// Operator applications spent.
     pub iterations: usize,
     /// Whether the relative tolerance was met within the budget.
     pub converged: bool,
+    /// [`extreme_eigenpair`]: the smallest Ritz value, an estimate of λmin from the same
+    /// operator applications. It is an upper bound on λmin (Ritz values lie inside the spectrum)
+    /// and is not itself checked for convergence: the iteration stops on λmax, so λmin can be
+    /// unresolved when λmax converges fast. `None` for [`power_iteration`].
+    pub min_value: Option<f64>,
 }
 
 /// Power iteration on a symmetric operator: `v ← A v / ‖A v‖`, eigenvalue estimate `vᵀ A v`
-/// (Rayleigh quotient). Finds the eigenvalue of largest magnitude; for a Hessian near a minimum
-/// that is λmax. `start` is the initial vector (random or a previous eigenvector).
+/// (Rayleigh quotient). Finds the eigenvalue of largest **magnitude**: λmax only when that one
+/// is positive (for λmax of an indefinite operator use [`extreme_eigenpair`]). `start` is the
+/// initial vector (random or a previous eigenvector).
 pub fn power_iteration<B: Backend>(
     mut apply: impl FnMut(&ParamVec<B>) -> ParamVec<B>,
     start: ParamVec<B>,
@@ -68,6 +84,7 @@ pub fn power_iteration<B: Backend>(
                 vector: v,
                 iterations: k,
                 converged: av_norm == 0.0,
+                min_value: None,
             };
         }
         v = av.scale(1.0 / av_norm);
@@ -77,6 +94,7 @@ pub fn power_iteration<B: Backend>(
                 vector: v,
                 iterations: k,
                 converged: true,
+                min_value: None,
             };
         }
     }
@@ -85,12 +103,137 @@ pub fn power_iteration<B: Backend>(
         vector: v,
         iterations: config.max_iters.max(1),
         converged: false,
+        min_value: None,
     }
 }
 
-/// Sharpness λmax of the loss's Hessian at the module's parameters, by power iteration on
-/// exact Hessian-vector products. `start`: a previous eigenvector (warm start) or `None` for a
-/// random start.
+/// Lanczos with full reorthogonalization on a symmetric operator, for the **algebraically
+/// largest** eigenvalue and its vector, whatever the signs of the spectrum.
+///
+/// Step `j` applies the operator once to the `j`-th Lanczos vector and extends the tridiagonal
+/// matrix `T_j = Q_jᵀ A Q_j`; its largest eigenvalue θ_j (Ritz value) increases with `j` towards
+/// λmax and is never below the Rayleigh quotient of the power iterate of the same step. The
+/// iteration stops when `|θ_j − θ_{j−1}| ≤ rel_tol · |θ_j|` (the paper's power-iteration rule,
+/// same budget `max_iters`) or when the Krylov space is invariant (the Ritz values are then
+/// exact). Returns θ_j, its Ritz vector `Q_j s` (unit), the smallest Ritz value as the estimate
+/// of λmin, and the operator applications spent. From an eigenvector of λmax it stops after one
+/// or two applications. Stores `j` vectors shaped like `start`.
+pub fn extreme_eigenpair<B: Backend>(
+    mut apply: impl FnMut(&ParamVec<B>) -> ParamVec<B>,
+    start: ParamVec<B>,
+    config: PowerIterationConfig,
+) -> Eigenpair<B> {
+    let norm = start.norm();
+    assert!(
+        norm > 0.0 && norm.is_finite(),
+        "extreme_eigenpair: start vector must be nonzero and finite"
+    );
+    let max_iters = config.max_iters.max(1);
+    let mut basis: Vec<ParamVec<B>> = vec![start.scale(1.0 / norm)];
+    let mut alpha: Vec<f64> = Vec::with_capacity(max_iters);
+    let mut beta: Vec<f64> = Vec::with_capacity(max_iters);
+    let mut previous = f64::NAN;
+    for j in 0..max_iters {
+        let mut w = apply(&basis[j]);
+        let a = basis[j].dot(&w);
+        alpha.push(a);
+        let ritz = TridiagonalEigen::new(&alpha, &beta);
+        let (top, bottom) = (ritz.largest(), ritz.smallest());
+        let done = (top - previous).abs() <= config.rel_tol * top.abs();
+        previous = top;
+        if !a.is_finite() || done || j + 1 == max_iters {
+            return ritz.pair(&basis, j + 1, done, bottom);
+        }
+        // Full reorthogonalization (twice is enough) against every basis vector; this also
+        // removes the α_j q_j and β_{j−1} q_{j−1} components of the three-term recurrence.
+        for _ in 0..2 {
+            for q in &basis {
+                let c = q.dot(&w);
+                w = w.axpy(-c, q);
+            }
+        }
+        let b = w.norm();
+        let scale = alpha
+            .iter()
+            .chain(&beta)
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+        if !b.is_finite() {
+            return ritz.pair(&basis, j + 1, false, bottom);
+        }
+        if b <= 1e-12 * scale || b == 0.0 {
+            // The Krylov space is invariant: its Ritz values are eigenvalues.
+            return ritz.pair(&basis, j + 1, true, bottom);
+        }
+        beta.push(b);
+        basis.push(w.scale(1.0 / b));
+    }
+    unreachable!("the loop returns at its last iteration")
+}
+
+/// Eigen-decomposition of the Lanczos tridiagonal matrix, with its extreme Ritz pairs.
+struct TridiagonalEigen {
+    values: Vec<f64>,
+    /// Eigenvectors as columns: `vectors[i][k]` is entry `i` of eigenvector `k`.
+    vectors: Vec<Vec<f64>>,
+}
+
+impl TridiagonalEigen {
+    fn new(alpha: &[f64], beta: &[f64]) -> Self {
+        let (values, vectors) = jacobi_eigen(tridiagonal(alpha, &beta[..alpha.len() - 1]));
+        Self { values, vectors }
+    }
+
+    fn index_of(&self, better: impl Fn(f64, f64) -> bool) -> usize {
+        (1..self.values.len()).fold(0, |best, k| {
+            if better(self.values[k], self.values[best]) {
+                k
+            } else {
+                best
+            }
+        })
+    }
+
+    fn largest(&self) -> f64 {
+        self.values[self.index_of(|a, b| a > b)]
+    }
+
+    fn smallest(&self) -> f64 {
+        self.values[self.index_of(|a, b| a < b)]
+    }
+
+    /// The top Ritz pair over the first `basis.len()` Lanczos vectors.
+    fn pair<B: Backend>(
+        &self,
+        basis: &[ParamVec<B>],
+        iterations: usize,
+        converged: bool,
+        min_value: f64,
+    ) -> Eigenpair<B> {
+        let top = self.index_of(|a, b| a > b);
+        let mut y = basis[0].scale(self.vectors[0][top]);
+        for (i, q) in basis.iter().enumerate().skip(1) {
+            y = y.axpy(self.vectors[i][top], q);
+        }
+        let n = y.norm();
+        let vector = if n > 0.0 && n.is_finite() {
+            y.scale(1.0 / n)
+        } else {
+            basis[basis.len() - 1].clone()
+        };
+        Eigenpair {
+            value: self.values[top],
+            vector,
+            iterations,
+            converged,
+            min_value: Some(min_value),
+        }
+    }
+}
+
+/// Sharpness λmax — the algebraically largest eigenvalue of the loss's Hessian — at the module's
+/// parameters, by Lanczos on exact Hessian-vector products ([`extreme_eigenpair`]), with the
+/// estimate of λmin alongside. `start`: a previous eigenvector (warm start) or `None` for a
+/// random start (Burn's RNG for `B`).
 pub fn sharpness<B, M>(
     module: &M,
     loss_fn: impl Fn(&M) -> Tensor<HvpBackend<B>, 1>,
@@ -102,11 +245,12 @@ where
     M: AutodiffModule<HvpBackend<B>>,
 {
     let start = start.unwrap_or_else(|| random_direction(module));
-    power_iteration(|v| hvp(module, &loss_fn, v).hv, start, config)
+    extreme_eigenpair(|v| hvp(module, &loss_fn, v).hv, start, config)
 }
 
-/// Preconditioned sharpness λmax(P^{-1/2} H P^{-1/2}) for a diagonal preconditioner with
-/// diagonal `p` (all entries > 0), e.g. Adam's `√v̂ + ε`.
+/// Preconditioned sharpness λmax(P^{-1/2} H P^{-1/2}), the algebraically largest eigenvalue, for
+/// a diagonal preconditioner with diagonal `p` (all entries > 0), e.g. Adam's `√v̂ + ε`; by
+/// Lanczos like [`sharpness`].
 pub fn preconditioned_sharpness<B, M>(
     module: &M,
     loss_fn: impl Fn(&M) -> Tensor<HvpBackend<B>, 1>,
@@ -120,7 +264,7 @@ where
 {
     let d = p.map(|t| t.sqrt().recip());
     let start = start.unwrap_or_else(|| random_direction(module));
-    power_iteration(
+    extreme_eigenpair(
         |v| d.mul(&hvp(module, &loss_fn, &d.mul(v)).hv),
         start,
         config,
@@ -183,6 +327,11 @@ pub fn lanczos<B: Backend>(
 /// Eigenvalues of the symmetric tridiagonal matrix with diagonal `a` and off-diagonal `b`, by
 /// cyclic Jacobi rotations on the dense matrix (sizes here are a few dozen).
 pub fn symmetric_tridiagonal_eigenvalues(a: &[f64], b: &[f64]) -> Vec<f64> {
+    jacobi_eigenvalues(tridiagonal(a, b))
+}
+
+/// The dense symmetric tridiagonal matrix with diagonal `a` and off-diagonal `b`.
+fn tridiagonal(a: &[f64], b: &[f64]) -> Vec<Vec<f64>> {
     let n = a.len();
     assert_eq!(
         b.len() + 1,
@@ -197,12 +346,21 @@ pub fn symmetric_tridiagonal_eigenvalues(a: &[f64], b: &[f64]) -> Vec<f64> {
             m[i + 1][i] = b[i];
         }
     }
-    jacobi_eigenvalues(m)
+    m
 }
 
 /// Eigenvalues of a small dense symmetric matrix (rows), by cyclic Jacobi rotations.
-pub fn jacobi_eigenvalues(mut m: Vec<Vec<f64>>) -> Vec<f64> {
+pub fn jacobi_eigenvalues(m: Vec<Vec<f64>>) -> Vec<f64> {
+    jacobi_eigen(m).0
+}
+
+/// Eigenvalues and eigenvectors (as columns: `vectors[i][k]` is entry `i` of the `k`-th) of a
+/// small dense symmetric matrix, by cyclic Jacobi rotations `M ← Pᵀ M P`, `V ← V P`.
+pub fn jacobi_eigen(mut m: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = m.len();
+    let mut v: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect();
     for _sweep in 0..100 {
         let off: f64 = (0..n)
             .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
@@ -212,7 +370,7 @@ pub fn jacobi_eigenvalues(mut m: Vec<Vec<f64>>) -> Vec<f64> {
             .map(|i| m[i][i] * m[i][i])
             .sum::<f64>()
             .max(f64::MIN_POSITIVE);
-        if off <= 1e-30 * scale {
+        if off <= 1e-30 * scale || !off.is_finite() {
             break;
         }
         for p in 0..n {
@@ -235,8 +393,13 @@ pub fn jacobi_eigenvalues(mut m: Vec<Vec<f64>>) -> Vec<f64> {
                     m[p][k] = c * mpk - s * mqk;
                     m[q][k] = s * mpk + c * mqk;
                 }
+                for row in v.iter_mut() {
+                    let (vp, vq) = (row[p], row[q]);
+                    row[p] = c * vp - s * vq;
+                    row[q] = s * vp + c * vq;
+                }
             }
         }
     }
-    (0..n).map(|i| m[i][i]).collect()
+    ((0..n).map(|i| m[i][i]).collect(), v)
 }

@@ -12,6 +12,11 @@ use crate::reproduce::ReproduceArgs;
 use crate::simulate::SimulateArgs;
 use crate::sweep::SweepArgs;
 use crate::tuner_setup;
+use cdat_core::curvature::CurvatureMethod;
+
+fn parse_curvature(s: &str) -> std::result::Result<CurvatureMethod, String> {
+    s.parse()
+}
 
 const ABOUT: &str =
     "Train a model with a curvature-aware learning-rate tuner (Roulet et al., NeurIPS 2024) \
@@ -29,14 +34,22 @@ Settings come from built-in defaults, then the --config TOML file, then the opti
 `cdat-train --config <run>/config.toml` repeats a run.
 
 Output folder: config.toml, model.json, metrics.jsonl (one JSON line per step, flushed each step), \
-summary.json, plots/{loss,lr,sharpness,lr_sharpness,overview}.{png,svg}, checkpoint.ckpt.
+summary.json, plots/{loss,lr,sharpness,lr_sharpness,overview}.{png,svg}, checkpoint.ckpt (with a \
+SHA-256 checksum and the hash of the resolved config; --resume refuses a damaged checkpoint, an \
+edited config.toml and damaged or missing step records, naming the file and line). A run holds \
+the lock file .cdat-train.lock (its PID) in its folder: a second run on the folder is refused; \
+the lock of a process that no longer runs is taken over.
+
+Ctrl-C / SIGTERM: the run finishes the current step, then writes its metrics, a checkpoint and \
+summary.json (status `interrupted`) and exits with 130 (SIGINT) or 143 (SIGTERM); --resume \
+continues it. A second signal stops at once.
 
 GPU: --backend wgpu needs a Vulkan driver; on Debian/Ubuntu the software one installs with \
 `apt-get install mesa-vulkan-drivers`.
 
 Logging: RUST_LOG=cdat_train=debug prints one line per step (quiet by default).
 Exit status: 0 on success (also when a run diverged: see summary.json), 2 for invalid input, \
-1 for other failures.";
+130/143 when interrupted by SIGINT/SIGTERM, 1 for other failures.";
 
 /// `cdat-train`.
 #[derive(Debug, Parser)]
@@ -150,6 +163,11 @@ pub struct TrainArgs {
         help_heading = "Optimizer and tuner"
     )]
     pub sigma: Option<f64>,
+    /// How the curvature-aware tuners compute uᵀHu: `jet` (one forward pass carrying a
+    /// second-order Taylor coefficient, no tape) or `forward-over-reverse` (a forward and a
+    /// backward pass on dual numbers) [key: curvature] [default: jet].
+    #[arg(long, value_name = "METHOD", value_parser = parse_curvature, help_heading = "Optimizer and tuner")]
+    pub curvature: Option<CurvatureMethod>,
     /// Set a hyperparameter of the tuner, e.g. `--tuner-set warmup_steps=100` (repeatable)
     /// [key: tuner.KEY].
     #[arg(long = "tuner-set", value_name = "KEY=VALUE", value_parser = parse_key_value, help_heading = "Optimizer and tuner")]
@@ -319,6 +337,9 @@ impl TrainArgs {
                 ))
             })?;
             cfg.tuner = set_field(&cfg.tuner, key, toml::Value::Float(lr), "--lr")?;
+        }
+        if let Some(m) = self.curvature {
+            cfg.curvature = m;
         }
         if let Some(s) = self.sigma {
             cfg.tuner = set_field(

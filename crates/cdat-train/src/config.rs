@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::UserError;
 use crate::tuner_setup::{self, BaseConfig, TunerConfig};
+use cdat_core::curvature::CurvatureMethod;
 
 /// Which compute backend runs the training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -216,6 +217,8 @@ pub struct RunConfig {
     pub optimizer: BaseConfig,
     /// Learning-rate tuner (the step size `η`).
     pub tuner: TunerConfig,
+    /// How curvature-aware tuners compute `uᵀHu` (`jet` or `forward-over-reverse`).
+    pub curvature: CurvatureMethod,
     /// Run length and batching.
     pub train: TrainSection,
     /// Sharpness tracking.
@@ -239,6 +242,7 @@ impl Default for RunConfig {
             model: ModelSection::default(),
             optimizer: BaseConfig::default(),
             tuner: TunerConfig::default(),
+            curvature: CurvatureMethod::default(),
             train: TrainSection::default(),
             sharpness: SharpnessSection::default(),
             output: OutputSection::default(),

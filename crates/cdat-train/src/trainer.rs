@@ -111,6 +111,7 @@ fn train<B: Backend>(
     let batches_per_epoch = sampler.as_ref().map_or(1, |s| s.batches_per_epoch());
     let total_steps = cfg.total_steps(batches_per_epoch);
     let mut tuner = tuner_setup::build::<B>(&cfg.tuner, &cfg.optimizer)?;
+    tuner.set_curvature_method(cfg.curvature);
 
     let metrics_path = job.out_dir.join("metrics.jsonl");
     let ckpt_path = job.out_dir.join(checkpoint::FILE_NAME);

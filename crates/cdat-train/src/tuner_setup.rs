@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Result};
 use burn::tensor::backend::Backend;
-use cdat_core::curvature::HvpBackend;
+use cdat_core::curvature::{CurvatureMethod, HvpBackend};
 use cdat_core::tuners::{BoxedTuner, LossFn, StepError, StepReport};
 use cdat_models::AnyModel;
 use serde::Serialize;
@@ -95,6 +95,11 @@ impl<B: Backend> BuiltTuner<B> {
         loss_fn: &LossFn<'_, B, TrainModel<B>>,
     ) -> (TrainModel<B>, Result<StepReport, StepError>) {
         self.tuner.step(model, loss_fn)
+    }
+
+    /// How the tuner computes `uᵀHu`.
+    pub fn set_curvature_method(&mut self, method: CurvatureMethod) {
+        self.tuner.set_curvature_method(method);
     }
 
     /// The tuner's and base optimizer's state, as bytes.

@@ -81,14 +81,16 @@ fn log_softmax_coefficients<B: Backend>(
 impl<B: Backend> ActivationOps<Self> for Dual<B> {
     fn relu(tensor: FloatTensor<Self>) -> FloatTensor<Self> {
         // Every coefficient passes where x > 0, else 0.
-        let y = B::relu(tensor.primal.clone());
         if tensor.is_constant() {
-            return jet(y, None, None, tensor.tracks_second);
+            return jet(B::relu(tensor.primal), None, None, tensor.tracks_second);
         }
         let bool_dtype = get_device_settings::<B>(&B::float_device(&tensor.primal)).bool_dtype;
         let off = B::float_lower_equal_elem(tensor.primal.clone(), 0f32.into(), bool_dtype);
-        let d = linear(tensor, |c| B::float_mask_fill(c, off.clone(), 0f32.into()));
-        jet(y, d.tangent, d.second, d.tracks_second)
+        let tracks = tensor.tracks_second;
+        let mask = |c: P<B>| B::float_mask_fill(c, off.clone(), 0f32.into());
+        // The input's primal is released into the op (which may then work in place).
+        let y = B::relu(tensor.primal);
+        jet(y, tensor.tangent.map(mask), tensor.second.map(mask), tracks)
     }
 
     fn relu_backward(output: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -22,7 +22,7 @@ use burn_backend::backend::Backend;
 use burn_backend::ops::attention::attention_fallback;
 use burn_backend::ops::*;
 use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
-use burn_backend::{Shape, TensorMetadata};
+use burn_backend::{Scalar, Shape, TensorMetadata};
 
 /// A bias coefficient of shape `[C]` broadcast to `out_shape`, with `C` at dimension `dim`.
 fn expand_bias<B: Backend>(tb: P<B>, out_shape: &Shape, dim: usize) -> P<B> {
@@ -36,8 +36,9 @@ fn expand_bias<B: Backend>(tb: P<B>, out_shape: &Shape, dim: usize) -> P<B> {
 /// `op(x, w, bias)` bilinear in `(x, w)` plus a bias added linearly along `bias_dim` of the
 /// output:
 /// `y₁ = op(x₁, w, b₁) + op(x, w₁, ·)`, `y₂ = op(x₂, w, b₂) + 2·op(x₁, w₁, ·) + op(x, w₂, ·)`
-/// (each order's bias coefficient rides along with its first single term, or is broadcast on
-/// its own).
+/// (each order's bias coefficient rides along with one of its terms, or is broadcast on its
+/// own). The terms are computed so that each input coefficient is released after its last
+/// use: a jet pass then holds no more activations than it must.
 fn with_bias<B: Backend>(
     x: DualTensor<B>,
     w: DualTensor<B>,
@@ -49,55 +50,43 @@ fn with_bias<B: Backend>(
         Some(b) => tracks(&[&x, &w, b]),
         None => tracks(&[&x, &w]),
     };
-    let (b_p, b1, b2) = match bias {
+    let (b0, mut b1, mut b2) = match bias {
         Some(b) => (Some(b.primal), b.tangent, b.second),
         None => (None, None, None),
     };
-    // One order's coefficient: the sum of `scale·op(a, b)` over its terms, plus its bias.
-    let order =
-        |terms: Vec<(P<B>, P<B>, f64)>, mut bias: Option<P<B>>| -> (Option<P<B>>, Option<P<B>>) {
-            let mut acc: Option<P<B>> = None;
-            for (a, b, scale) in terms {
-                let v = if scale == 1.0 {
-                    op(a, b, bias.take())
-                } else {
-                    B::float_mul_scalar(op(a, b, None), scale.into())
-                };
-                acc = sum_opt::<B>(acc, Some(v));
-            }
-            (acc, bias)
-        };
-    let (x0, w0) = (x.primal, w.primal);
-    let mut first = Vec::new();
-    if let Some(x1) = x.tangent.clone() {
-        first.push((x1, w0.clone(), 1.0));
-    }
-    if let Some(w1) = w.tangent.clone() {
-        first.push((x0.clone(), w1, 1.0));
-    }
-    let mut second = Vec::new();
-    if tracks {
-        if let Some(x2) = x.second {
-            second.push((x2, w0.clone(), 1.0));
-        }
-        if let Some(w2) = w.second {
-            second.push((x0.clone(), w2, 1.0));
-        }
-        if let (Some(x1), Some(w1)) = (x.tangent, w.tangent) {
-            second.push((x1, w1, 2.0));
-        }
-    }
-    let (t, b1) = order(first, b1);
-    let (s, b2) = order(second, b2);
-    let y = op(x0, w0, b_p);
+    let DualTensor {
+        primal: x0,
+        tangent: x1,
+        second: x2,
+        ..
+    } = x;
+    let DualTensor {
+        primal: w0,
+        tangent: w1,
+        second: w2,
+        ..
+    } = w;
+    let x2 = x2.filter(|_| tracks);
+    let w2 = w2.filter(|_| tracks);
+    // Terms with x₀ (then x₀ is released).
+    let y = op(x0.clone(), w0.clone(), b0);
+    let t_w = w1.clone().map(|w1| op(x0.clone(), w1, b1.take()));
+    let s_w = w2.map(|w2| op(x0, w2, b2.take()));
+    // Terms with x₂, then x₁ (released after the cross term).
+    let s_x = x2.map(|x2| op(x2, w0.clone(), b2.take()));
+    let cross = match (tracks, &x1, w1) {
+        (true, Some(x1), Some(w1)) => Some(B::float_mul_scalar(
+            op(x1.clone(), w1, None),
+            Scalar::from(2.0),
+        )),
+        _ => None,
+    };
+    let t_x = x1.map(|x1| op(x1, w0, b1.take()));
     let shape = y.shape();
     let dim = bias_dim(shape.num_dims());
-    let with_rest = |acc: Option<P<B>>, rest: Option<P<B>>| match rest {
-        None => acc,
-        Some(rb) => sum_opt::<B>(acc, Some(expand_bias::<B>(rb, &shape, dim))),
-    };
-    let t = with_rest(t, b1);
-    let s = with_rest(s, b2);
+    let rest = |b: Option<P<B>>| b.map(|b| expand_bias::<B>(b, &shape, dim));
+    let t = sum_opt::<B>(sum_opt::<B>(t_x, t_w), rest(b1));
+    let s = sum_opt::<B>(sum_opt::<B>(sum_opt::<B>(s_x, s_w), cross), rest(b2));
     jet(y, t, s, tracks)
 }
 

@@ -8,8 +8,10 @@
 //! With `β = 0` (no EMA) and `σ = 1` this is the quadratically greedy rule; `σ = 2` (default)
 //! puts the step "on the edge": on a quadratic along `u` it lands at the mirror point of the
 //! current one (`f` unchanged), the edge of stability. Since both EMAs start at 0, their ratio
-//! needs no bias correction. `ε = 0` by default, as in the paper. One exact `uᵀHu` per step
-//! (forward-over-reverse), so a step costs one gradient and one HVP.
+//! needs no bias correction. `ε = 0` by default, as in the paper. One exact `uᵀHu` per step,
+//! from one forward pass of a second-order jet (no tape): a step costs one gradient and one
+//! jet pass, measured 2.3× Burn's Adam step on an MLP and 1.1× on a conv net (README,
+//! benchmarks); `Tuner::set_curvature_method` switches to forward-over-reverse.
 //!
 //! Guards (each explained in the step's note):
 //! - `gᵀu ≥ 0` (not a descent direction): `η = 0` (the EMAs are still updated with `n = 0`);

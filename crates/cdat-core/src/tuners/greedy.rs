@@ -8,7 +8,7 @@
 //! exact on quadratics (the line minimum). It is CDAT with `σ = 1`, `β = 0`, `ε = 0`, and shares
 //! its guards (each explained in the step's note): `gᵀu ≥ 0` gives `η = 0`; `uᵀHu < 0` (the
 //! model has no minimizer) uses `|uᵀHu|`; `uᵀHu = 0` gives `max_lr` if set, else `η = 0`;
-//! `η > max_lr` is capped. One gradient and one HVP per step.
+//! `η > max_lr` is capped. One gradient and one jet pass (`uᵀHu`, no tape) per step.
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
