@@ -2,6 +2,7 @@
 //! burn-autodiff calls), checked against central finite differences in f64 on NdArray.
 
 mod common;
+use common::jet::{check_rule, check_rule_all_and_each, jet_fn, JetFn};
 use common::*;
 
 use burn::tensor::TensorData;
@@ -29,18 +30,14 @@ fn shape_of(t: FloatTensor<F>) -> Vec<usize> {
     t.shape().to_vec()
 }
 
-/// Runs the check with all inputs active, then with each single input active.
-fn check_all_and_each(name: &str, inputs: Vec<TensorData>, f: impl Fn(Vec<T>) -> T) {
-    check_jvp(name, inputs.clone(), &f);
-    for i in 0..inputs.len() {
-        check_jvp_with(
-            &format!("{name} [input {i} only]"),
-            inputs.clone(),
-            Some(&[i]),
-            1e-6,
-            &f,
-        );
-    }
+/// First- and second-order checks (see `common::jet`), all inputs active.
+fn check(name: &str, inputs: Vec<TensorData>, f: JetFn) {
+    check_rule(name, inputs, None, &f);
+}
+
+/// The checks with all inputs active, then with each single input active.
+fn check_all_and_each(name: &str, inputs: Vec<TensorData>, f: JetFn) {
+    check_rule_all_and_each(name, inputs, &f);
 }
 
 // ---------------------------------------------------------------- embedding, linear
@@ -49,41 +46,51 @@ fn check_all_and_each(name: &str, inputs: Vec<TensorData>, f: impl Fn(Vec<T>) ->
 fn embedding_rules() {
     let idx = ints(vec![0, 2, 4, 1, 1, 3], &[2, 3]);
     let i2 = idx.clone();
-    check_jvp("embedding", vec![r(&[5, 3], 1)], move |xs| {
-        D::embedding(xs[0].clone(), i2.clone())
-    });
+    check(
+        "embedding",
+        vec![r(&[5, 3], 1)],
+        jet_fn!((i2), |xs| D::embedding(xs[0].clone(), i2.clone())),
+    );
     let i3 = idx.clone();
     check_all_and_each(
         "embedding_backward",
         vec![r(&[5, 3], 2), r(&[2, 3, 3], 3)],
-        move |xs| D::embedding_backward(xs[0].clone(), xs[1].clone(), i3.clone()),
+        jet_fn!((i3), |xs| D::embedding_backward(
+            xs[0].clone(),
+            xs[1].clone(),
+            i3.clone()
+        )),
     );
 }
 
 #[test]
 fn linear_rules() {
     let ins = vec![r(&[2, 3, 4], 1), r(&[4, 5], 2), r(&[5], 3)];
-    check_all_and_each("linear", ins, |xs| {
-        D::linear(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()))
-    });
+    check_all_and_each(
+        "linear",
+        ins,
+        jet_fn!(|xs| D::linear(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()))),
+    );
     check_all_and_each(
         "linear (no bias)",
         vec![r(&[3, 4], 4), r(&[4, 5], 5)],
-        |xs| D::linear(xs[0].clone(), xs[1].clone(), None),
+        jet_fn!(|xs| D::linear(xs[0].clone(), xs[1].clone(), None)),
     );
     check_all_and_each(
         "linear_x_backward",
         vec![r(&[4, 5], 6), r(&[2, 3, 5], 7)],
-        |xs| D::linear_x_backward(xs[0].clone(), xs[1].clone()),
+        jet_fn!(|xs| D::linear_x_backward(xs[0].clone(), xs[1].clone())),
     );
     check_all_and_each(
         "linear_weight_backward",
         vec![r(&[2, 3, 4], 8), r(&[2, 3, 5], 9)],
-        |xs| D::linear_weight_backward(xs[0].clone(), xs[1].clone()),
+        jet_fn!(|xs| D::linear_weight_backward(xs[0].clone(), xs[1].clone())),
     );
-    check_jvp("linear_bias_backward", vec![r(&[2, 3, 5], 10)], |xs| {
-        D::linear_bias_backward(xs[0].clone())
-    });
+    check(
+        "linear_bias_backward",
+        vec![r(&[2, 3, 5], 10)],
+        jet_fn!(|xs| D::linear_bias_backward(xs[0].clone())),
+    );
 }
 
 // ---------------------------------------------------------------- convolutions
@@ -104,7 +111,12 @@ fn conv1d_rules() {
         check_all_and_each(
             &format!("conv1d #{k}"),
             vec![x.clone(), w.clone(), b.clone()],
-            move |xs| D::conv1d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone()),
+            jet_fn!((o), |xs| D::conv1d(
+                xs[0].clone(),
+                xs[1].clone(),
+                Some(xs[2].clone()),
+                o.clone()
+            )),
         );
         let out = shape_of(F::conv1d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
@@ -112,20 +124,25 @@ fn conv1d_rules() {
         check_all_and_each(
             &format!("conv1d_x_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| D::conv1d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone()),
+            jet_fn!((o), |xs| D::conv1d_x_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone(),
+                o.clone()
+            )),
         );
         let o = opt.clone();
         check_all_and_each(
             &format!("conv1d_weight_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv1d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-            },
+            }),
         );
         check_all_and_each(
             &format!("conv1d_bias_backward #{k}"),
             vec![x.clone(), b.clone(), g.clone()],
-            |xs| D::conv1d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+            jet_fn!(|xs| D::conv1d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())),
         );
     }
 }
@@ -150,13 +167,23 @@ fn conv2d_rules() {
         check_all_and_each(
             &format!("conv2d #{k}"),
             vec![x.clone(), w.clone(), b.clone()],
-            move |xs| D::conv2d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone()),
+            jet_fn!((o), |xs| D::conv2d(
+                xs[0].clone(),
+                xs[1].clone(),
+                Some(xs[2].clone()),
+                o.clone()
+            )),
         );
         let o = opt.clone();
-        check_jvp(
+        check(
             &format!("conv2d (no bias) #{k}"),
             vec![x.clone(), w.clone()],
-            move |xs| D::conv2d(xs[0].clone(), xs[1].clone(), None, o.clone()),
+            jet_fn!((o), |xs| D::conv2d(
+                xs[0].clone(),
+                xs[1].clone(),
+                None,
+                o.clone()
+            )),
         );
         let out = shape_of(F::conv2d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
@@ -164,20 +191,25 @@ fn conv2d_rules() {
         check_all_and_each(
             &format!("conv2d_x_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| D::conv2d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone()),
+            jet_fn!((o), |xs| D::conv2d_x_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone(),
+                o.clone()
+            )),
         );
         let o = opt.clone();
         check_all_and_each(
             &format!("conv2d_weight_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv2d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-            },
+            }),
         );
         check_all_and_each(
             &format!("conv2d_bias_backward #{k}"),
             vec![x.clone(), b.clone(), g.clone()],
-            |xs| D::conv2d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+            jet_fn!(|xs| D::conv2d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())),
         );
     }
 }
@@ -200,7 +232,12 @@ fn conv3d_rules() {
         check_all_and_each(
             &format!("conv3d #{k}"),
             vec![x.clone(), w.clone(), b.clone()],
-            move |xs| D::conv3d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone()),
+            jet_fn!((o), |xs| D::conv3d(
+                xs[0].clone(),
+                xs[1].clone(),
+                Some(xs[2].clone()),
+                o.clone()
+            )),
         );
         let out = shape_of(F::conv3d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
@@ -208,20 +245,25 @@ fn conv3d_rules() {
         check_all_and_each(
             &format!("conv3d_x_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| D::conv3d_x_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone()),
+            jet_fn!((o), |xs| D::conv3d_x_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone(),
+                o.clone()
+            )),
         );
         let o = opt.clone();
         check_all_and_each(
             &format!("conv3d_weight_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv3d_weight_backward(xs[0].clone(), xs[1].clone(), xs[2].clone(), o.clone())
-            },
+            }),
         );
         check_all_and_each(
             &format!("conv3d_bias_backward #{k}"),
             vec![x.clone(), b.clone(), g.clone()],
-            |xs| D::conv3d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+            jet_fn!(|xs| D::conv3d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone())),
         );
     }
 }
@@ -240,9 +282,9 @@ fn conv_transpose1d_rules() {
         check_all_and_each(
             &format!("conv_transpose1d #{k}"),
             vec![x.clone(), w.clone(), b.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv_transpose1d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-            },
+            }),
         );
         let out = shape_of(F::conv_transpose1d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
@@ -250,25 +292,33 @@ fn conv_transpose1d_rules() {
         check_all_and_each(
             &format!("conv_transpose1d_x_backward #{k}"),
             vec![w.clone(), g.clone()],
-            move |xs| D::conv_transpose1d_x_backward(xs[0].clone(), xs[1].clone(), o.clone()),
+            jet_fn!((o), |xs| D::conv_transpose1d_x_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                o.clone()
+            )),
         );
         let o = opt.clone();
         check_all_and_each(
             &format!("conv_transpose1d_weight_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv_transpose1d_weight_backward(
                     xs[0].clone(),
                     xs[1].clone(),
                     xs[2].clone(),
                     o.clone(),
                 )
-            },
+            }),
         );
         check_all_and_each(
             &format!("conv_transpose1d_bias_backward #{k}"),
             vec![x.clone(), b.clone(), g.clone()],
-            |xs| D::conv_transpose1d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+            jet_fn!(|xs| D::conv_transpose1d_bias_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone()
+            )),
         );
     }
 }
@@ -292,9 +342,9 @@ fn conv_transpose2d_rules() {
         check_all_and_each(
             &format!("conv_transpose2d #{k}"),
             vec![x.clone(), w.clone(), b.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv_transpose2d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-            },
+            }),
         );
         let out = shape_of(F::conv_transpose2d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
@@ -302,25 +352,33 @@ fn conv_transpose2d_rules() {
         check_all_and_each(
             &format!("conv_transpose2d_x_backward #{k}"),
             vec![w.clone(), g.clone()],
-            move |xs| D::conv_transpose2d_x_backward(xs[0].clone(), xs[1].clone(), o.clone()),
+            jet_fn!((o), |xs| D::conv_transpose2d_x_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                o.clone()
+            )),
         );
         let o = opt.clone();
         check_all_and_each(
             &format!("conv_transpose2d_weight_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv_transpose2d_weight_backward(
                     xs[0].clone(),
                     xs[1].clone(),
                     xs[2].clone(),
                     o.clone(),
                 )
-            },
+            }),
         );
         check_all_and_each(
             &format!("conv_transpose2d_bias_backward #{k}"),
             vec![x.clone(), b.clone(), g.clone()],
-            |xs| D::conv_transpose2d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+            jet_fn!(|xs| D::conv_transpose2d_bias_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone()
+            )),
         );
     }
 }
@@ -343,9 +401,9 @@ fn conv_transpose3d_rules() {
         check_all_and_each(
             &format!("conv_transpose3d #{k}"),
             vec![x.clone(), w.clone(), b.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv_transpose3d(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), o.clone())
-            },
+            }),
         );
         let out = shape_of(F::conv_transpose3d(fprim(&x), fprim(&w), None, opt.clone()));
         let g = r(&out, 4);
@@ -353,25 +411,33 @@ fn conv_transpose3d_rules() {
         check_all_and_each(
             &format!("conv_transpose3d_x_backward #{k}"),
             vec![w.clone(), g.clone()],
-            move |xs| D::conv_transpose3d_x_backward(xs[0].clone(), xs[1].clone(), o.clone()),
+            jet_fn!((o), |xs| D::conv_transpose3d_x_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                o.clone()
+            )),
         );
         let o = opt.clone();
         check_all_and_each(
             &format!("conv_transpose3d_weight_backward #{k}"),
             vec![x.clone(), w.clone(), g.clone()],
-            move |xs| {
+            jet_fn!((o), |xs| {
                 D::conv_transpose3d_weight_backward(
                     xs[0].clone(),
                     xs[1].clone(),
                     xs[2].clone(),
                     o.clone(),
                 )
-            },
+            }),
         );
         check_all_and_each(
             &format!("conv_transpose3d_bias_backward #{k}"),
             vec![x.clone(), b.clone(), g.clone()],
-            |xs| D::conv_transpose3d_bias_backward(xs[0].clone(), xs[1].clone(), xs[2].clone()),
+            jet_fn!(|xs| D::conv_transpose3d_bias_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone()
+            )),
         );
     }
 }
@@ -385,10 +451,10 @@ fn unfold4d_rule() {
     .into_iter()
     .enumerate()
     {
-        check_jvp(
+        check(
             &format!("unfold4d #{k}"),
             vec![r(&[2, 3, 6, 5], 1)],
-            move |xs| D::unfold4d(xs[0].clone(), [3, 2], opt.clone()),
+            jet_fn!((opt), |xs| D::unfold4d(xs[0].clone(), [3, 2], opt.clone())),
         );
     }
 }
@@ -403,29 +469,33 @@ fn avg_pool_rules() {
     {
         let x = r(&[2, 3, 7, 6], 1);
         let (ks, st, pd) = ([3, 2], [2, 1], [1, 1]);
-        check_jvp(&format!("avg_pool2d #{k}"), vec![x.clone()], move |xs| {
-            D::avg_pool2d(xs[0].clone(), ks, st, pd, include_pad, ceil)
-        });
+        check(
+            &format!("avg_pool2d #{k}"),
+            vec![x.clone()],
+            jet_fn!(|xs| D::avg_pool2d(xs[0].clone(), ks, st, pd, include_pad, ceil)),
+        );
         let out = shape_of(F::avg_pool2d(fprim(&x), ks, st, pd, include_pad, ceil));
         check_all_and_each(
             &format!("avg_pool2d_backward #{k}"),
             vec![x.clone(), r(&out, 2)],
-            move |xs| {
+            jet_fn!(|xs| {
                 D::avg_pool2d_backward(xs[0].clone(), xs[1].clone(), ks, st, pd, include_pad, ceil)
-            },
+            }),
         );
 
         let x1 = r(&[2, 3, 9], 3);
-        check_jvp(&format!("avg_pool1d #{k}"), vec![x1.clone()], move |xs| {
-            D::avg_pool1d(xs[0].clone(), 3, 2, 1, include_pad, ceil)
-        });
+        check(
+            &format!("avg_pool1d #{k}"),
+            vec![x1.clone()],
+            jet_fn!(|xs| D::avg_pool1d(xs[0].clone(), 3, 2, 1, include_pad, ceil)),
+        );
         let out = shape_of(F::avg_pool1d(fprim(&x1), 3, 2, 1, include_pad, ceil));
         check_all_and_each(
             &format!("avg_pool1d_backward #{k}"),
             vec![x1.clone(), r(&out, 4)],
-            move |xs| {
+            jet_fn!(|xs| {
                 D::avg_pool1d_backward(xs[0].clone(), xs[1].clone(), 3, 2, 1, include_pad, ceil)
-            },
+            }),
         );
     }
 }
@@ -433,24 +503,33 @@ fn avg_pool_rules() {
 #[test]
 fn adaptive_avg_pool_rules() {
     let x = r(&[2, 3, 7, 5], 1);
-    check_jvp("adaptive_avg_pool2d", vec![x.clone()], |xs| {
-        D::adaptive_avg_pool2d(xs[0].clone(), [3, 2])
-    });
+    check(
+        "adaptive_avg_pool2d",
+        vec![x.clone()],
+        jet_fn!(|xs| D::adaptive_avg_pool2d(xs[0].clone(), [3, 2])),
+    );
     check_all_and_each(
         "adaptive_avg_pool2d_backward",
         vec![x, r(&[2, 3, 3, 2], 2)],
-        |xs| D::adaptive_avg_pool2d_backward(xs[0].clone(), xs[1].clone()),
+        jet_fn!(|xs| D::adaptive_avg_pool2d_backward(xs[0].clone(), xs[1].clone())),
     );
     let x1 = r(&[2, 3, 7], 3);
-    check_jvp("adaptive_avg_pool1d", vec![x1.clone()], |xs| {
-        D::adaptive_avg_pool1d(xs[0].clone(), 3)
-    });
+    check(
+        "adaptive_avg_pool1d",
+        vec![x1.clone()],
+        jet_fn!(|xs| D::adaptive_avg_pool1d(xs[0].clone(), 3)),
+    );
     check_all_and_each(
         "adaptive_avg_pool1d_backward",
         vec![x1, r(&[2, 3, 3], 4)],
-        |xs| D::adaptive_avg_pool1d_backward(xs[0].clone(), xs[1].clone()),
+        jet_fn!(|xs| D::adaptive_avg_pool1d_backward(xs[0].clone(), xs[1].clone())),
     );
 }
+
+/// Step of the second difference through max pooling: x(t) leaves a window's argmax for
+/// |t| between 1e-4 and 2e-4 in case #2. The op is piecewise linear: the second difference has
+/// no truncation error, and its rounding error (~4ε/h² at h/2 = 5e-5) stays below 1e-6.
+const MAX_POOL_H: f64 = 1e-4;
 
 type Pool2 = ([usize; 2], [usize; 2], [usize; 2], [usize; 2], bool);
 
@@ -465,13 +544,16 @@ fn max_pool2d_rules() {
     ];
     for (k, (ks, st, pd, dl, ceil)) in cases.into_iter().enumerate() {
         let x = r(&[2, 3, 7, 8], 10 + k as u64);
-        check_jvp(&format!("max_pool2d #{k}"), vec![x.clone()], move |xs| {
-            D::max_pool2d(xs[0].clone(), ks, st, pd, dl, ceil)
-        });
-        check_jvp(
+        check(
+            &format!("max_pool2d #{k}"),
+            vec![x.clone()],
+            jet_fn!(|xs| D::max_pool2d(xs[0].clone(), ks, st, pd, dl, ceil)).with_h(MAX_POOL_H),
+        );
+        check(
             &format!("max_pool2d_with_indices #{k}"),
             vec![x.clone()],
-            move |xs| D::max_pool2d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output,
+            jet_fn!(|xs| D::max_pool2d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output)
+                .with_h(MAX_POOL_H),
         );
         let res = F::max_pool2d_with_indices(fprim(&x), ks, st, pd, dl, ceil);
         let out = shape_of(res.output);
@@ -479,7 +561,7 @@ fn max_pool2d_rules() {
         check_all_and_each(
             &format!("max_pool2d_with_indices_backward #{k}"),
             vec![x.clone(), r(&out, 3)],
-            move |xs| {
+            jet_fn!((idx), |xs| {
                 D::max_pool2d_with_indices_backward(
                     xs[0].clone(),
                     ks,
@@ -491,7 +573,7 @@ fn max_pool2d_rules() {
                     idx.clone(),
                 )
                 .x_grad
-            },
+            }),
         );
     }
 }
@@ -504,13 +586,15 @@ fn max_pool1d_rules() {
             .enumerate()
     {
         let x = r(&[2, 3, 11], 20 + k as u64);
-        check_jvp(&format!("max_pool1d #{k}"), vec![x.clone()], move |xs| {
-            D::max_pool1d(xs[0].clone(), ks, st, pd, dl, ceil)
-        });
-        check_jvp(
+        check(
+            &format!("max_pool1d #{k}"),
+            vec![x.clone()],
+            jet_fn!(|xs| D::max_pool1d(xs[0].clone(), ks, st, pd, dl, ceil)),
+        );
+        check(
             &format!("max_pool1d_with_indices #{k}"),
             vec![x.clone()],
-            move |xs| D::max_pool1d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output,
+            jet_fn!(|xs| D::max_pool1d_with_indices(xs[0].clone(), ks, st, pd, dl, ceil).output),
         );
         let res = F::max_pool1d_with_indices(fprim(&x), ks, st, pd, dl, ceil);
         let out = shape_of(res.output);
@@ -518,7 +602,7 @@ fn max_pool1d_rules() {
         check_all_and_each(
             &format!("max_pool1d_with_indices_backward #{k}"),
             vec![x.clone(), r(&out, 3)],
-            move |xs| {
+            jet_fn!((idx), |xs| {
                 D::max_pool1d_with_indices_backward(
                     xs[0].clone(),
                     ks,
@@ -530,7 +614,7 @@ fn max_pool1d_rules() {
                     idx.clone(),
                 )
                 .x_grad
-            },
+            }),
         );
     }
 }
@@ -549,10 +633,10 @@ fn interpolate_rules() {
         for align in [true, false] {
             for size in [[9, 4], [3, 7]] {
                 let opt = InterpolateOptions::new(mode.clone()).with_align_corners(align);
-                check_jvp(
+                check(
                     &format!("interpolate {mode:?} align={align} {size:?}"),
                     vec![r(&[2, 3, 5, 6], 1)],
-                    move |xs| D::interpolate(xs[0].clone(), size, opt.clone()),
+                    jet_fn!((opt), |xs| D::interpolate(xs[0].clone(), size, opt.clone())),
                 );
             }
         }
@@ -563,7 +647,12 @@ fn interpolate_rules() {
         check_all_and_each(
             &format!("interpolate_backward nearest {size:?}"),
             vec![r(&[2, 3, 5, 6], 1), r(&[2, 3, size[0], size[1]], 2)],
-            move |xs| D::interpolate_backward(xs[0].clone(), xs[1].clone(), size, opt.clone()),
+            jet_fn!((opt), |xs| D::interpolate_backward(
+                xs[0].clone(),
+                xs[1].clone(),
+                size,
+                opt.clone()
+            )),
         );
     }
 }
@@ -588,7 +677,7 @@ fn attention_rule() {
         check_all_and_each(
             &format!("attention #{n}"),
             vec![q.clone(), k.clone(), v.clone(), bias.clone()],
-            move |xs| {
+            jet_fn!(|xs| {
                 D::attention(
                     xs[0].clone(),
                     xs[1].clone(),
@@ -597,12 +686,19 @@ fn attention_rule() {
                     Some(xs[3].clone()),
                     opt,
                 )
-            },
+            }),
         );
-        check_jvp(
+        check(
             &format!("attention (no bias) #{n}"),
             vec![q.clone(), k.clone(), v.clone()],
-            move |xs| D::attention(xs[0].clone(), xs[1].clone(), xs[2].clone(), None, None, opt),
+            jet_fn!(|xs| D::attention(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone(),
+                None,
+                None,
+                opt
+            )),
         );
     }
     // A bool mask (true = masked), with one fully masked row.
@@ -611,27 +707,35 @@ fn attention_rule() {
         *e = i % 3 == 0 || (i / 5) % 3 == 1;
     }
     let mask = F::bool_from_data(TensorData::new(m, [2, 2, 3, 5]), &dev());
-    check_jvp("attention (mask)", vec![q, k, v], move |xs| {
-        D::attention(
-            xs[0].clone(),
-            xs[1].clone(),
-            xs[2].clone(),
-            Some(mask.clone()),
-            None,
-            Default::default(),
-        )
-    });
+    check(
+        "attention (mask)",
+        vec![q, k, v],
+        jet_fn!((mask), |xs| {
+            D::attention(
+                xs[0].clone(),
+                xs[1].clone(),
+                xs[2].clone(),
+                Some(mask.clone()),
+                None,
+                Default::default(),
+            )
+        }),
+    );
 }
 
 #[test]
 fn layer_norm_rule() {
     let ins = vec![rand_data(&[2, 3, 6], -2.0, 3.0, 1), r(&[6], 2), r(&[6], 3)];
-    check_all_and_each("layer_norm", ins.clone(), |xs| {
-        D::layer_norm(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), 1e-5)
-    });
-    check_all_and_each("layer_norm (no beta)", ins[..2].to_vec(), |xs| {
-        D::layer_norm(xs[0].clone(), xs[1].clone(), None, 0.1)
-    });
+    check_all_and_each(
+        "layer_norm",
+        ins.clone(),
+        jet_fn!(|xs| D::layer_norm(xs[0].clone(), xs[1].clone(), Some(xs[2].clone()), 1e-5)),
+    );
+    check_all_and_each(
+        "layer_norm (no beta)",
+        ins[..2].to_vec(),
+        jet_fn!(|xs| D::layer_norm(xs[0].clone(), xs[1].clone(), None, 0.1)),
+    );
 }
 
 // ---------------------------------------------------------------- non-contiguous input
@@ -640,26 +744,40 @@ fn layer_norm_rule() {
 fn non_contiguous_inputs() {
     // x is stored [2, 3, W, H] and swapped to [2, 3, H, W]: primal and tangent are strided views.
     let (x, w) = (r(&[2, 3, 6, 7], 1), r(&[4, 3, 3, 3], 2));
-    check_jvp("conv2d (swapped x)", vec![x.clone(), w], |xs| {
-        let x = D::float_swap_dims(xs[0].clone(), 2, 3);
-        D::conv2d(
-            x,
-            xs[1].clone(),
-            None,
-            ConvOptions::new([1, 2], [1, 0], [1, 1], 1),
-        )
-    });
-    check_jvp("max_pool2d (swapped x)", vec![x.clone()], |xs| {
-        let x = D::float_swap_dims(xs[0].clone(), 2, 3);
-        D::max_pool2d(x, [3, 2], [2, 1], [1, 1], [1, 1], false)
-    });
-    check_jvp("max_pool1d (swapped x)", vec![r(&[2, 9, 3], 3)], |xs| {
-        let x = D::float_swap_dims(xs[0].clone(), 1, 2);
-        D::max_pool1d(x, 3, 2, 1, 1, false)
-    });
-    check_jvp("softmax (swapped x)", vec![x], |xs| {
-        D::softmax(D::float_swap_dims(xs[0].clone(), 1, 3), 3)
-    });
+    check(
+        "conv2d (swapped x)",
+        vec![x.clone(), w],
+        jet_fn!(|xs| {
+            let x = D::float_swap_dims(xs[0].clone(), 2, 3);
+            D::conv2d(
+                x,
+                xs[1].clone(),
+                None,
+                ConvOptions::new([1, 2], [1, 0], [1, 1], 1),
+            )
+        }),
+    );
+    check(
+        "max_pool2d (swapped x)",
+        vec![x.clone()],
+        jet_fn!(|xs| {
+            let x = D::float_swap_dims(xs[0].clone(), 2, 3);
+            D::max_pool2d(x, [3, 2], [2, 1], [1, 1], [1, 1], false)
+        }),
+    );
+    check(
+        "max_pool1d (swapped x)",
+        vec![r(&[2, 9, 3], 3)],
+        jet_fn!(|xs| {
+            let x = D::float_swap_dims(xs[0].clone(), 1, 2);
+            D::max_pool1d(x, 3, 2, 1, 1, false)
+        }),
+    );
+    check(
+        "softmax (swapped x)",
+        vec![x],
+        jet_fn!(|xs| D::softmax(D::float_swap_dims(xs[0].clone(), 1, 3), 3)),
+    );
 }
 
 // ---------------------------------------------------------------- no tangent in, no tangent out
@@ -781,25 +899,93 @@ fn deform_conv2d_backward_with_tangent_panics() {
     );
 }
 
+/// deform_conv2d (and its backward) refuse a jet that carries a coefficient, and run on jets
+/// without one.
+#[test]
+fn deform_conv2d_refuses_jets() {
+    let opt = || DeformConvOptions::new([1, 1], [0, 0], [1, 1], 1, 1);
+    let (x, off, w) = (
+        r(&[1, 2, 4, 4], 1),
+        r(&[1, 2 * 2 * 2, 3, 3], 2),
+        r(&[3, 2, 2, 2], 3),
+    );
+    let jet = |d: &TensorData, t: bool, s: bool, seed: u64| {
+        DualTensor::<F>::jet(
+            fprim(d),
+            t.then(|| fprim(&r(&d.shape, seed))),
+            s.then(|| fprim(&r(&d.shape, seed + 1))),
+        )
+    };
+    for (t, s) in [(true, true), (true, false), (false, true)] {
+        for on in 0..3 {
+            let ins = |k: usize| {
+                let d = [&x, &off, &w][k];
+                if k == on {
+                    jet(d, t, s, 10 + k as u64)
+                } else {
+                    jet(d, false, false, 0)
+                }
+            };
+            let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = D::deform_conv2d(ins(0), ins(1), ins(2), None, None, opt());
+            }))
+            .err()
+            .map(|e| common::jet::panic_message(&e))
+            .unwrap_or_else(|| panic!("deform_conv2d: no panic (input {on}, {t}, {s})"));
+            assert!(
+                msg.contains("no second-order rule") || msg.contains("no JVP rule"),
+                "deform_conv2d: {msg}"
+            );
+            let g = DualTensor::<F>::constant(fprim(&r(&[1, 3, 3, 3], 5)));
+            let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = D::deform_conv2d_backward(ins(0), ins(1), ins(2), None, None, g, opt());
+            }))
+            .err()
+            .map(|e| common::jet::panic_message(&e))
+            .unwrap_or_else(|| panic!("deform_conv2d_backward: no panic (input {on}, {t}, {s})"));
+            assert!(
+                msg.contains("no second-order rule") || msg.contains("no JVP rule"),
+                "deform_conv2d_backward: {msg}"
+            );
+        }
+    }
+    let c = |d: &TensorData| jet(d, false, false, 0);
+    let y = D::deform_conv2d(c(&x), c(&off), c(&w), None, None, opt());
+    assert!(y.tangent.is_none() && y.second.is_none());
+}
+
 // ---------------------------------------------------------------- activations
 
 #[test]
 fn relu_rules() {
-    check_jvp("relu", vec![r(&[4, 7], 1)], |xs| D::relu(xs[0].clone()));
+    check(
+        "relu",
+        vec![r(&[4, 7], 1)],
+        jet_fn!(|xs| D::relu(xs[0].clone())),
+    );
     // relu_backward(output, grad) masks grad where output <= 0; random output without zeros so
     // that perturbing it does not cross the mask boundary.
-    check_all_and_each("relu_backward", vec![r(&[4, 7], 2), r(&[4, 7], 3)], |xs| {
-        D::relu_backward(xs[0].clone(), xs[1].clone())
-    });
+    check_all_and_each(
+        "relu_backward",
+        vec![r(&[4, 7], 2), r(&[4, 7], 3)],
+        jet_fn!(|xs| D::relu_backward(xs[0].clone(), xs[1].clone())),
+    );
 }
 
 #[test]
 fn gelu_rules() {
     let x = rand_data(&[5, 7], -4.0, 4.0, 1);
-    check_jvp("gelu", vec![x.clone()], |xs| D::gelu(xs[0].clone()));
-    check_all_and_each("gelu_backward", vec![x, r(&[5, 7], 2)], |xs| {
-        D::gelu_backward(xs[0].clone(), xs[1].clone())
-    });
+    check(
+        "gelu",
+        vec![x.clone()],
+        jet_fn!(|xs| D::gelu(xs[0].clone())),
+    );
+    check_all_and_each(
+        "gelu_backward",
+        vec![x, r(&[5, 7], 2)],
+        // No second-order rule yet: a jet through it must panic.
+        jet_fn!(|xs| D::gelu_backward(xs[0].clone(), xs[1].clone())).no_second_rule(),
+    );
 }
 
 #[test]
@@ -834,36 +1020,38 @@ fn sigmoid_ref(xs: Vec<T>) -> T {
 #[test]
 fn sigmoid_rules() {
     let x = rand_data(&[5, 7], -4.0, 4.0, 1);
-    check_jvp_ref(
+    check(
         "sigmoid",
         vec![x],
-        None,
-        1e-6,
-        |xs| D::sigmoid(xs[0].clone()),
-        sigmoid_ref,
+        jet_fn!(|xs| D::sigmoid(xs[0].clone())).with_reference(sigmoid_ref),
     );
     let out = rand_data(&[5, 7], 0.01, 0.99, 2);
-    check_all_and_each("sigmoid_backward", vec![out, r(&[5, 7], 3)], |xs| {
-        D::sigmoid_backward(xs[0].clone(), xs[1].clone())
-    });
+    check_all_and_each(
+        "sigmoid_backward",
+        vec![out, r(&[5, 7], 3)],
+        // No second-order rule yet: a jet through it must panic.
+        jet_fn!(|xs| D::sigmoid_backward(xs[0].clone(), xs[1].clone())).no_second_rule(),
+    );
 }
 
 #[test]
 fn softmax_rules() {
     let x = rand_data(&[3, 4, 5], -3.0, 3.0, 1);
     for dim in 0..3 {
-        check_jvp(&format!("softmax dim {dim}"), vec![x.clone()], move |xs| {
-            D::softmax(xs[0].clone(), dim)
-        });
-        check_jvp(
+        check(
+            &format!("softmax dim {dim}"),
+            vec![x.clone()],
+            jet_fn!(|xs| D::softmax(xs[0].clone(), dim)),
+        );
+        check(
             &format!("log_softmax dim {dim}"),
             vec![x.clone()],
-            move |xs| D::log_softmax(xs[0].clone(), dim),
+            jet_fn!(|xs| D::log_softmax(xs[0].clone(), dim)),
         );
-        check_jvp(
+        check(
             &format!("softmin (default) dim {dim}"),
             vec![x.clone()],
-            move |xs| D::softmin(xs[0].clone(), dim),
+            jet_fn!(|xs| D::softmin(xs[0].clone(), dim)),
         );
     }
 }
@@ -872,35 +1060,38 @@ fn softmax_rules() {
 #[test]
 fn default_activations() {
     let x = rand_data(&[5, 7], -4.0, 4.0, 1);
-    check_jvp("leaky_relu (default)", vec![x.clone()], |xs| {
-        D::leaky_relu(xs[0].clone(), 0.1.into())
-    });
-    check_all_and_each("prelu (default)", vec![x.clone(), r(&[7], 2)], |xs| {
-        D::prelu(xs[0].clone(), xs[1].clone())
-    });
-    check_jvp("log_sigmoid (default)", vec![x.clone()], |xs| {
-        D::log_sigmoid(xs[0].clone())
-    });
+    check(
+        "leaky_relu (default)",
+        vec![x.clone()],
+        jet_fn!(|xs| D::leaky_relu(xs[0].clone(), 0.1.into())),
+    );
+    check_all_and_each(
+        "prelu (default)",
+        vec![x.clone(), r(&[7], 2)],
+        jet_fn!(|xs| D::prelu(xs[0].clone(), xs[1].clone())),
+    );
+    check(
+        "log_sigmoid (default)",
+        vec![x.clone()],
+        jet_fn!(|xs| D::log_sigmoid(xs[0].clone())),
+    );
     check_all_and_each(
         "log_sigmoid_backward (default)",
         vec![x.clone(), r(&[5, 7], 3)],
-        |xs| D::log_sigmoid_backward(xs[0].clone(), xs[1].clone()),
+        jet_fn!(|xs| D::log_sigmoid_backward(xs[0].clone(), xs[1].clone())),
     );
     // hard_sigmoid's default goes through f32: compare with a full-precision reference.
-    check_jvp_ref(
+    check(
         "hard_sigmoid (default)",
         vec![x],
-        None,
-        1e-6,
-        |xs| D::hard_sigmoid(xs[0].clone(), 0.2.into(), 0.5.into()),
-        |xs| {
+        jet_fn!(|xs| D::hard_sigmoid(xs[0].clone(), 0.2.into(), 0.5.into())).with_reference(|xs| {
             let x = xs[0].primal.clone();
             DualTensor::constant(F::float_clamp(
                 F::float_add_scalar(F::float_mul_scalar(x, 0.2.into()), 0.5.into()),
                 0.0.into(),
                 1.0.into(),
             ))
-        },
+        }),
     );
 }
 

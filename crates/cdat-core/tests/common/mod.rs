@@ -8,6 +8,8 @@ use burn_backend::tensor::FloatTensor;
 use burn_backend::TensorMetadata;
 use cdat_core::dual::{Dual, DualTensor};
 
+pub mod jet;
+
 /// The reference backend: NdArray in f64.
 pub type F = NdArray<f64>;
 /// Forward mode over it.
