@@ -7,8 +7,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use cdat_core::curvature::HvpBackend;
 use cdat_core::spectrum::{
-    jacobi_eigenvalues, lanczos, power_iteration, preconditioned_sharpness, sharpness,
-    symmetric_tridiagonal_eigenvalues, PowerIterationConfig,
+    extreme_eigenpair, jacobi_eigen, jacobi_eigenvalues, lanczos, power_iteration,
+    preconditioned_sharpness, sharpness, symmetric_tridiagonal_eigenvalues, PowerIterationConfig,
 };
 use cdat_core::{hvp, Dual, ParamVec};
 use common::{dev, rand_data, F};
@@ -151,14 +151,17 @@ fn preconditioned_sharpness_matches_direct_computation() {
         .map(|i| (0..n).map(|j| a[i][j] / (p[i] * p[j]).sqrt()).collect())
         .collect();
     let eig = jacobi_eigenvalues(dad);
-    let dominant = eig
-        .iter()
-        .cloned()
-        .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
+    let top = eig.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let bottom = eig.iter().cloned().fold(f64::INFINITY, f64::min);
     assert!(
-        (e.value - dominant).abs() < 1e-6 * dominant.abs(),
-        "{} vs {dominant} ({eig:?})",
+        (e.value - top).abs() < 1e-6 * top.abs(),
+        "{} vs {top} ({eig:?})",
         e.value
+    );
+    let min = e.min_value.expect("λmin estimate");
+    assert!(
+        (min - bottom).abs() < 1e-6 * bottom.abs(),
+        "{min} vs {bottom}"
     );
 }
 
@@ -197,4 +200,158 @@ fn power_iteration_on_explicit_operator() {
         },
     );
     assert!((e.value - 3.0).abs() < 1e-9);
+}
+
+/// An indefinite quadratic whose most negative eigenvalue has the largest magnitude: λmax = 3,
+/// λmin = −8. Power iteration finds −8; the sharpness must be 3.
+const INDEFINITE: [f64; 7] = [3.0, 1.5, 0.5, 0.0, -0.5, -2.0, -8.0];
+
+#[test]
+fn sharpness_is_the_algebraically_largest_eigenvalue_of_an_indefinite_quadratic() {
+    let a = with_spectrum(&INDEFINITE, 11);
+    let (model, loss) = quadratic(&a);
+    // What the power iteration returns (the eigenvalue of largest magnitude): not λmax.
+    let start = cdat_core::spectrum::random_direction(&model);
+    let tight = PowerIterationConfig {
+        max_iters: 500,
+        rel_tol: 1e-13,
+    };
+    let dominant = power_iteration(|v| hvp(&model, &loss, v).hv, start, tight);
+    assert!((dominant.value + 8.0).abs() < 1e-6, "{}", dominant.value);
+
+    // The paper's budget and tolerance: λmax = 3 and λmin = −8 (7 dimensions: the Krylov space
+    // is the whole space by the 7th operator application, where both are exact).
+    for seed in 0..5 {
+        let start = start_vector(model.w.id, INDEFINITE.len(), 100 + seed);
+        let e = sharpness(&model, &loss, Some(start), PowerIterationConfig::default());
+        assert!(
+            e.converged,
+            "seed {seed}: not converged in {}",
+            e.iterations
+        );
+        assert!(
+            (e.value - 3.0).abs() <= 3e-3 * 3.0,
+            "seed {seed}: λmax = {} (want 3)",
+            e.value
+        );
+        let e = sharpness(&model, &loss, Some(e.vector), tight);
+        assert!(
+            (e.value - 3.0).abs() < 1e-9,
+            "seed {seed}: λmax = {}",
+            e.value
+        );
+        let min = e.min_value.expect("λmin estimate");
+        assert!(
+            min >= -8.0 - 1e-9,
+            "a Ritz value lies inside the spectrum: {min}"
+        );
+    }
+    let e = sharpness(
+        &model,
+        &loss,
+        Some(start_vector(model.w.id, INDEFINITE.len(), 7)),
+        PowerIterationConfig {
+            max_iters: INDEFINITE.len(),
+            rel_tol: 1e-15,
+        },
+    );
+    assert!((e.value - 3.0).abs() < 1e-9, "λmax = {}", e.value);
+    assert!(
+        (e.min_value.unwrap() + 8.0).abs() < 1e-9,
+        "λmin = {:?}",
+        e.min_value
+    );
+    // The vector is the eigenvector of 3: H v = 3 v.
+    let hv = hvp(&model, &loss, &e.vector).hv;
+    let residual = hv.axpy(-3.0, &e.vector).norm();
+    assert!(residual < 1e-6, "‖Hv − 3v‖ = {residual}");
+}
+
+#[test]
+fn sharpness_separates_eigenvalues_of_equal_magnitude_and_opposite_sign() {
+    // ±10: power iteration's Rayleigh quotient stalls at a mixture of the two; the largest
+    // Ritz value of the second Krylov space is already 10.
+    let spectrum = [10.0, 4.0, 1.0, -10.0];
+    let a = with_spectrum(&spectrum, 12);
+    let (model, loss) = quadratic(&a);
+    let start = start_vector(model.w.id, spectrum.len(), 3);
+    let e = sharpness(
+        &model,
+        &loss,
+        Some(start.clone()),
+        PowerIterationConfig::default(),
+    );
+    assert!((e.value - 10.0).abs() < 1e-2, "λmax = {}", e.value);
+    let p = power_iteration(
+        |v| hvp(&model, &loss, v).hv,
+        start,
+        PowerIterationConfig::default(),
+    );
+    assert!(
+        (p.value - 10.0).abs() > 1.0,
+        "power iteration is expected to stall here, got {}",
+        p.value
+    );
+}
+
+#[test]
+fn sharpness_warm_start_and_negative_definite_operator() {
+    let a = with_spectrum(&INDEFINITE, 13);
+    let (model, loss) = quadratic(&a);
+    let tight = PowerIterationConfig {
+        max_iters: 50,
+        rel_tol: 1e-12,
+    };
+    let e = sharpness(&model, &loss, None, tight);
+    let again = sharpness(
+        &model,
+        &loss,
+        Some(e.vector),
+        PowerIterationConfig::default(),
+    );
+    assert!(
+        again.iterations <= 2,
+        "warm start: {} HVPs",
+        again.iterations
+    );
+    assert!((again.value - 3.0).abs() < 1e-6);
+
+    // All negative: λmax is the one closest to zero.
+    let negative = [-0.5, -1.0, -4.0, -9.0];
+    let q = with_spectrum(&negative, 14);
+    let op = to_tensor(&q);
+    let id = burn::module::ParamId::new();
+    let e = extreme_eigenpair(
+        |v| v.map(|t| op.clone().matmul(t.unsqueeze_dim(1)).squeeze_dim::<1>(1)),
+        start_vector(id, negative.len(), 5),
+        PowerIterationConfig {
+            max_iters: 10,
+            rel_tol: 1e-14,
+        },
+    );
+    assert!((e.value + 0.5).abs() < 1e-9, "λmax = {}", e.value);
+    assert!((e.min_value.unwrap() + 9.0).abs() < 1e-9);
+    assert!(e.converged && e.iterations <= negative.len());
+}
+
+#[test]
+fn jacobi_eigenvectors_satisfy_the_eigen_equation() {
+    let a = with_spectrum(&INDEFINITE, 15);
+    let (values, vectors) = jacobi_eigen(a.clone());
+    let n = a.len();
+    for k in 0..n {
+        for i in 0..n {
+            let av: f64 = (0..n).map(|j| a[i][j] * vectors[j][k]).sum();
+            assert!((av - values[k] * vectors[i][k]).abs() < 1e-10);
+        }
+        let norm: f64 = (0..n).map(|i| vectors[i][k] * vectors[i][k]).sum();
+        assert!((norm - 1.0).abs() < 1e-12);
+    }
+}
+
+fn start_vector(id: burn::module::ParamId, n: usize, seed: u64) -> ParamVec<F> {
+    ParamVec::from_entries(vec![(
+        id,
+        Tensor::<F, 1>::from_data(rand_data(&[n], -1.0, 1.0, seed), &dev()),
+    )])
 }

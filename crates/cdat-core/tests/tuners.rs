@@ -428,6 +428,35 @@ fn sharpness_rule_is_sigma_over_lambda_max() {
     );
 }
 
+#[test]
+fn sharpness_rule_uses_the_largest_eigenvalue_not_the_largest_magnitude() {
+    // Indefinite: the most negative eigenvalue (−8) has the largest magnitude; λmax = 3.
+    let lambdas = [-8.0, 3.0, 0.5];
+    let loss = diag_quadratic(&lambdas);
+    <F as Backend>::seed(&Default::default(), 7);
+    let cfg = SharpnessConfig {
+        sigma: 1.5,
+        max_iters: 20,
+        rel_tol: 1e-10,
+        max_lr: None,
+    };
+    let mut t = build(TunerConfig::Sharpness(cfg), BaseConfig::Gd);
+    let (_, r) = step_ok(t.as_mut(), vector(&[1.0, 1.0, 1.0]), &loss);
+    assert_close(r.sharpness.unwrap(), 3.0, 1e-9, "λmax");
+    assert_close(r.lr, 1.5 / 3.0, 1e-9, "η = σ/λmax");
+    assert!(r.note.is_none(), "{:?}", r.note);
+    // Negative definite: λmax = −0.5 < 0, |λmax| used and said so.
+    let loss = diag_quadratic(&[-8.0, -0.5]);
+    let mut t = build(
+        TunerConfig::Sharpness(SharpnessConfig::default()),
+        BaseConfig::Gd,
+    );
+    let (_, r) = step_ok(t.as_mut(), vector(&[1.0, 1.0]), &loss);
+    assert_close(r.sharpness.unwrap(), -0.5, 1e-9, "λmax");
+    assert_close(r.lr, 1.0 / 0.5, 1e-9, "η = σ/|λmax|");
+    assert!(r.note.as_deref().unwrap().contains("no positive curvature"));
+}
+
 // ---------------------------------------------------------------- failure modes
 
 #[test]

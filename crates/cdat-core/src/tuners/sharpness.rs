@@ -1,15 +1,16 @@
-//! Exact-sharpness rule: `η_t = σ / λmax(∇²f(w_t))`, with λmax by power iteration on exact
-//! Hessian-vector products, warm-started from the previous step's eigenvector (as the paper
-//! measures sharpness: relative tolerance 1e-3). `σ = 1` is the classical `1/L` step of an
+//! Exact-sharpness rule: `η_t = σ / λmax(∇²f(w_t))`, with λmax — the algebraically largest
+//! eigenvalue — by Lanczos on exact Hessian-vector products ([`crate::spectrum::sharpness`]),
+//! warm-started from the previous step's eigenvector and stopped as the paper stops its power
+//! iteration (relative tolerance 1e-3). `σ = 1` is the classical `1/L` step of an
 //! `L`-smooth objective; `σ = 2` is the edge of stability of gradient descent, which the paper
 //! shows constant learning rates self-stabilize at (`η·λmax ≈ 2`).
 //!
 //! The rule measures the Hessian, not the preconditioned Hessian: with an adaptive base (Adam,
 //! RmsProp) `σ/λmax` is not the stability threshold of the preconditioned step.
 //!
-//! Guards (in the step's note): the power iteration returns the eigenvalue of largest magnitude;
-//! if it is negative `|λ|` is used; `λ = 0` gives `max_lr` if set, else `η = 0`; `η > max_lr` is
-//! capped. Costs `iterations` HVPs per step (reported).
+//! Guards (in the step's note): `λmax < 0` (no direction of positive curvature: the loss is
+//! locally concave) uses `|λmax|`; `λmax = 0` gives `max_lr` if set, else `η = 0`;
+//! `η > max_lr` is capped. Costs `iterations` HVPs per step (reported).
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
@@ -29,9 +30,9 @@ use crate::spectrum::PowerIterationConfig;
 pub struct SharpnessConfig {
     /// σ > 0.
     pub sigma: f64,
-    /// Most power-iteration steps (HVPs) per tuner step, ≥ 1.
+    /// Most Lanczos steps (HVPs) per tuner step, ≥ 1.
     pub max_iters: usize,
-    /// Relative tolerance of the power iteration, > 0.
+    /// Relative tolerance on consecutive λmax estimates, > 0.
     pub rel_tol: f64,
     /// Optional cap on η (> 0).
     pub max_lr: Option<f64>,
@@ -109,12 +110,12 @@ impl<B: Backend> LrRule<B> for SharpnessRule<B> {
         let lambda = pair.value;
         if lambda < 0.0 {
             ctx.note(format!(
-                "top eigenvalue by magnitude is negative (λ = {lambda:e}): |λ| used"
+                "λmax = {lambda:e} < 0 (no positive curvature): |λmax| used"
             ));
         }
         if !pair.converged {
             ctx.note(format!(
-                "power iteration not converged in {} iterations",
+                "λmax not converged in {} iterations",
                 pair.iterations
             ));
         }
