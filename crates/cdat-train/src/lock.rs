@@ -68,8 +68,8 @@ impl Holder {
     pub fn is_alive(&self) -> bool {
         if cfg!(target_os = "linux") {
             let Some(now) = start_time(self.pid) else {
-                // No /proc/PID: gone (when /proc itself is there).
-                return !Path::new("/proc/self/stat").exists();
+                // No /proc/PID: gone, when /proc itself is there.
+                return !Path::new("/proc/self/stat").exists() && pid_exists(self.pid);
             };
             return self.start.is_none_or(|s| s == now);
         }
@@ -146,7 +146,7 @@ impl RunLock {
                     return Err(UserError::new(format!(
                         "{purpose} `{}` is in use by another cdat-train run ({who}, lock file \
                          `{}`); wait for it to finish, stop it (Ctrl-C or kill {}), or use \
-                         another folder",
+                         another folder (if no such process runs, delete the lock file)",
                         dir.display(),
                         path.display(),
                         h.pid

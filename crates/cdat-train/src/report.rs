@@ -51,16 +51,25 @@ fn tuner_number(config: &RunConfig, key: &str) -> Option<f64> {
 }
 
 impl RunView {
-    fn load(suite: &str, name: &str, dir: &Path) -> Option<Self> {
-        let config = RunConfig::from_file(&dir.join("config.toml")).ok()?;
-        let records = read_metrics(&dir.join("metrics.jsonl")).ok()?;
+    /// `None` when the run has not been made (no readable config or no metrics); a
+    /// `metrics.jsonl` with a damaged line is an error naming it (its records would be lost
+    /// from the report).
+    fn load(suite: &str, name: &str, dir: &Path) -> Result<Option<Self>> {
+        let Ok(config) = RunConfig::from_file(&dir.join("config.toml")) else {
+            return Ok(None);
+        };
+        let metrics = dir.join("metrics.jsonl");
+        if !metrics.is_file() {
+            return Ok(None);
+        }
+        let records = read_metrics(&metrics)?;
         let summary = std::fs::read_to_string(dir.join("summary.json"))
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
         let steps = summary
             .as_ref()
             .map_or(records.len(), |s: &Summary| s.steps_planned);
-        Some(Self {
+        Ok(Some(Self {
             suite: suite.into(),
             name: name.into(),
             optimizer: variant_name(&config.optimizer).unwrap_or_default(),
@@ -72,7 +81,7 @@ impl RunView {
             steps,
             records,
             summary,
-        })
+        }))
     }
 
     fn diverged(&self) -> bool {
@@ -297,21 +306,23 @@ impl<'a> SuiteRuns<'a> {
     }
 }
 
-/// Loads the plan's runs from disk.
-pub fn load_runs(plan: &Plan, layout: &Layout) -> Vec<RunView> {
-    plan.suite
-        .iter()
-        .flat_map(|s| {
-            s.expand().into_iter().filter_map(|r| {
-                RunView::load(&s.name, &r.name, &layout.out.join(&s.name).join(&r.name))
-            })
-        })
-        .collect()
+/// Loads the plan's runs from disk (runs not made yet are left out).
+pub fn load_runs(plan: &Plan, layout: &Layout) -> Result<Vec<RunView>> {
+    let mut out = Vec::new();
+    for s in &plan.suite {
+        for r in s.expand() {
+            let dir = layout.out.join(&s.name).join(&r.name);
+            if let Some(v) = RunView::load(&s.name, &r.name, &dir)? {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Writes tables, plots and the report; returns a short text for the terminal.
 pub fn write_report(plan: &Plan, _plan_dir: &Path, layout: &Layout, quick: bool) -> Result<String> {
-    let runs = load_runs(plan, layout);
+    let runs = load_runs(plan, layout)?;
     std::fs::create_dir_all(&layout.results)?;
     let suites: Vec<(&crate::reproduce::Suite, SuiteRuns)> = plan
         .suite

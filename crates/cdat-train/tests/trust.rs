@@ -556,10 +556,27 @@ fn a_diverged_run_lists_only_the_files_it_wrote() {
 fn simulate_refuses_more_steps_than_its_documented_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("sim");
-    let o = run(&["simulate", "--steps", "1000001", "--out", s(&dir)]);
-    assert_user_error(&o, &["--steps 1000001", "1000000"]);
+    let o = run(&["simulate", "--steps", "100001", "--out", s(&dir)]);
+    assert_user_error(&o, &["--steps 100001", "100000"]);
     assert!(!dir.exists());
     let o = run(&["simulate", "--help"]);
     assert_ok(&o);
-    assert!(text(&o).contains("at most 1,000,000"), "{}", text(&o));
+    assert!(text(&o).contains("at most 100,000"), "{}", text(&o));
+}
+
+#[test]
+fn help_documents_the_lock_the_signals_and_the_exit_statuses() {
+    let o = run(&["--help"]);
+    assert_ok(&o);
+    let t = text(&o);
+    for w in [
+        ".cdat-train.lock",
+        "SIGTERM",
+        "interrupted",
+        "130",
+        "143",
+        "checksum",
+    ] {
+        assert!(t.contains(w), "--help lacks `{w}`");
+    }
 }
