@@ -519,3 +519,14 @@ fn parameters_have_autodiff_inner_type() {
     fn inner<AB: AutodiffBackend<InnerBackend = Dual<F>>>() {}
     inner::<H>();
 }
+
+#[test]
+#[should_panic(expected = "mixes a second-order jet with a first-order dual tensor")]
+fn mixing_a_jet_with_a_first_order_tangent_fails_loudly() {
+    // The first-order operand's second coefficient is unknown: adding it to a jet must not
+    // silently treat it as zero.
+    let x: Tensor<F, 2> = tensor([2, 3], 1);
+    let jet = Dual::<F>::with_jet(x.clone(), x.clone(), None);
+    let first = Dual::<F>::with_tangent(x.clone(), x);
+    let _ = jet + first;
+}
