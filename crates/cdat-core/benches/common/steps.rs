@@ -149,4 +149,3 @@ where
         r(t_const, t_adam)
     );
 }
-
