@@ -276,6 +276,7 @@ fn cdat_ema_matches_a_hand_computation_over_three_steps() {
         beta,
         epsilon: eps,
         max_lr: None,
+        ..Default::default()
     };
     let mut t = build(TunerConfig::Cdat(cfg), BaseConfig::Gd);
     let mut w = vec![1.0, -2.0];
@@ -425,6 +426,134 @@ fn sharpness_rule_is_sigma_over_lambda_max() {
         r2.hvp_evals <= 3,
         "warm-started power iteration took {} HVPs",
         r2.hvp_evals
+    );
+}
+
+/// `f(w) = ½ c w² + k w⁴` at `w = 1` with `c + 12k = 0.01`: nearly flat curvature, steep
+/// quartic walls. GD: `u = −f′(1) = 7.99`, `gᵀu = −63.8401`, `uᵀHu = 0.638401`; CDAT σ = 2
+/// takes `η = 200` and lands at `w ≈ 1599` (`f ≈ 6.5e12`).
+fn quartic() -> (impl Fn(&Vector<H>) -> Tensor<H, 1>, impl Fn(f64) -> f64) {
+    let (c, k) = (-11.99, 1.0);
+    let loss = move |m: &Vector<H>| {
+        let w = m.w.val();
+        let w2 = w.clone() * w;
+        (w2.clone().mul_scalar(0.5 * c) + (w2.clone() * w2).mul_scalar(k)).sum()
+    };
+    let exact = move |w: f64| 0.5 * c * w * w + k * w.powi(4);
+    (loss, exact)
+}
+
+#[test]
+fn cdat_safeguard_halves_a_step_the_loss_does_not_support_and_says_so() {
+    let (loss, f) = quartic();
+    let (g, u) = (-7.99, 7.99);
+    let (slope, curvature) = (g * u, 0.01 * u * u);
+    let eta0 = 2.0 * -slope / curvature;
+    assert_close(eta0, 200.0, 1e-12, "the plain rule's η");
+
+    // The paper's plain rule takes it.
+    let mut plain = build(TunerConfig::Cdat(CdatConfig::plain()), BaseConfig::Gd);
+    let (m, r) = step_ok(plain.as_mut(), vector(&[1.0]), &loss);
+    assert_close(r.lr, eta0, 1e-12, "plain η");
+    assert_eq!(r.loss_evals, 0);
+    assert!(r.note.is_none());
+    assert!(f(values(&m)[0]) > 1e12, "the plain step blows the loss up");
+
+    // The safeguard: the largest η0/2^h with f(1 + ηu) ≤ f(1) + η gᵀu + ½η² uᵀHu + η|gᵀu|.
+    let f0 = f(1.0);
+    let ok = |e: f64| {
+        f(1.0 + e * u)
+            <= f0 + e * slope + 0.5 * e * e * curvature + e * slope.abs() + 1e-6 * f0.abs()
+    };
+    let halvings: usize = (0..30usize)
+        .find(|&h| ok(eta0 / 2f64.powi(h as i32)))
+        .unwrap();
+    assert!(
+        halvings >= 5,
+        "the example needs several halvings ({halvings})"
+    );
+    let expected = eta0 / 2f64.powi(halvings as i32);
+    let mut t = build(TunerConfig::Cdat(CdatConfig::default()), BaseConfig::Gd);
+    let (m, r) = step_ok(t.as_mut(), vector(&[1.0]), &loss);
+    assert_close(r.lr, expected, 1e-12, "safeguarded η");
+    assert_eq!(
+        r.loss_evals,
+        halvings + 1,
+        "one loss evaluation per candidate"
+    );
+    let note = r.note.as_deref().unwrap();
+    assert!(
+        note.contains("safeguard") && note.contains(&format!("({halvings} halvings)")),
+        "{note}"
+    );
+    let w1 = values(&m)[0];
+    assert_close(w1, 1.0 + expected * u, 1e-12, "w");
+    assert!(
+        f(w1) < f0 + expected * slope.abs(),
+        "no blow-up: f = {}",
+        f(w1)
+    );
+}
+
+#[test]
+fn cdat_safeguard_checks_the_first_step_and_jumps_only() {
+    // On a quadratic the model is exact: every check passes and η is the paper's. With σ = 1
+    // on λ = (1, 100) from (1, 1), η alternates 0.0100, 0.990, 0.0100, ...: a ×99 leap every
+    // other step.
+    let run = |cfg: CdatConfig, lambdas: &[f64], steps: usize| {
+        let loss = diag_quadratic(lambdas);
+        let mut t = build(TunerConfig::Cdat(cfg.clone()), BaseConfig::Gd);
+        let mut plain = build(
+            TunerConfig::Cdat(CdatConfig {
+                safeguard: false,
+                ..cfg
+            }),
+            BaseConfig::Gd,
+        );
+        let (mut m, mut mp) = (vector(&[1.0, 1.0]), vector(&[1.0, 1.0]));
+        let (mut evals, mut lrs) = (Vec::new(), Vec::new());
+        for _ in 0..steps {
+            let (next, r) = step_ok(t.as_mut(), m, &loss);
+            let (next_p, rp) = step_ok(plain.as_mut(), mp, &loss);
+            assert_eq!(
+                r.lr, rp.lr,
+                "the safeguard does not change steps on a quadratic"
+            );
+            assert_eq!(rp.loss_evals, 0);
+            assert!(r.note.is_none(), "{:?}", r.note);
+            evals.push(r.loss_evals);
+            lrs.push(r.lr);
+            (m, mp) = (next, next_p);
+        }
+        (evals, lrs)
+    };
+    let greedy_like = CdatConfig {
+        sigma: 1.0,
+        ..Default::default()
+    };
+    let (evals, lrs) = run(greedy_like, &[1.0, 100.0], 6);
+    assert_close(lrs[1] / lrs[0], 99.0, 1e-3, "the leap");
+    assert_eq!(
+        evals,
+        vec![1, 1, 0, 1, 0, 1],
+        "checked: the first step and the leaps"
+    );
+    // σ = 1.5: η creeps up by ≤ 11% per step: only the first step is checked, unless the
+    // growth factor is (almost) 1.
+    let creeping = CdatConfig {
+        sigma: 1.5,
+        ..Default::default()
+    };
+    let (evals, _) = run(creeping.clone(), &[1.0, 100.0], 8);
+    assert_eq!(evals, vec![1, 0, 0, 0, 0, 0, 0, 0]);
+    let strict = CdatConfig {
+        safeguard_growth: 1.0 + 1e-9,
+        ..creeping
+    };
+    let (evals, _) = run(strict, &[1.0, 100.0], 8);
+    assert!(
+        evals[0] == 1 && evals[1..].iter().sum::<usize>() >= 3,
+        "{evals:?}"
     );
 }
 
@@ -971,6 +1100,8 @@ fn all_configs() -> Vec<TunerConfig> {
             beta: 0.7,
             epsilon: 1e-6,
             max_lr: Some(1.0),
+            safeguard: true,
+            safeguard_growth: 1.5,
         }),
         TunerConfig::Polyak(PolyakConfig::default()),
         TunerConfig::Hypergradient(HypergradientConfig {
@@ -1189,6 +1320,13 @@ fn invalid_hyperparameters_name_the_field() {
                 ..Default::default()
             }),
             "cdat.max_lr",
+        ),
+        (
+            TunerConfig::Cdat(CdatConfig {
+                safeguard_growth: 1.0,
+                ..Default::default()
+            }),
+            "cdat.safeguard_growth",
         ),
         (
             TunerConfig::Constant(cdat_core::tuners::ConstantConfig { lr: -0.1 }),
