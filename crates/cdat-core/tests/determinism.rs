@@ -62,8 +62,6 @@ fn assert_same_bits(got: &[u32], want: &[u32], what: &str) {
 }
 
 #[test]
-#[ignore = "needs the exact reciprocal in Dual (issue 11, item 5): Dual::float_recip still calls \
-            Burn-ndarray's approximate SIMD recip"]
 fn reciprocal_is_correctly_rounded_on_the_hvp_backend() {
     let x = values(4099, 0.1, 10.0, 1);
     let exact: Vec<u32> = x.iter().map(|v| (1.0f32 / v).to_bits()).collect();
@@ -75,11 +73,7 @@ fn reciprocal_is_correctly_rounded_on_the_hvp_backend() {
     let mut padded = vec![1.0f32];
     padded.extend(&x);
     let p = Tensor::<Dual<F32>, 1>::from_data(TensorData::new(padded, [x.len() + 1]), &dev());
-    assert_same_bits(
-        &bits(p.slice(1..x.len() + 1).recip()),
-        &exact,
-        "offset view",
-    );
+    assert_same_bits(&bits(p.slice(1..x.len() + 1).recip()), &exact, "offset view");
 }
 
 #[derive(Module, Debug)]
@@ -96,8 +90,6 @@ fn lift<const D: usize>(v: Vec<f32>, shape: [usize; D]) -> Tensor<H, D> {
 }
 
 #[test]
-#[ignore = "needs the exact reciprocal in Dual (issue 11, item 5): Dual::float_recip still calls \
-            Burn-ndarray's approximate SIMD recip"]
 fn cross_entropy_gradient_and_hvp_are_bitwise_reproducible() {
     let (n, d, h, k) = (512, 64, 32, 10);
     let model = Mlp {

@@ -50,9 +50,14 @@ pub struct StepRecord {
     /// Hessian-vector products spent measuring λmax.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharpness_hvps: Option<usize>,
-    /// Whether the power iteration met its tolerance.
+    /// Whether the sharpness measurement met its tolerance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sharpness_converged: Option<bool>,
+    /// Estimate of λmin, the smallest Hessian eigenvalue, from the sharpness measurement's
+    /// Krylov space (the smallest Ritz value: an upper bound on λmin, not itself checked for
+    /// convergence; measured steps only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_min: Option<f64>,
     /// Accuracy on the training set (evaluated steps only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_accuracy: Option<f64>,

@@ -234,6 +234,7 @@ fn train<B: Backend>(
             };
             let pair = sharpness(&model, &loss_fn, Some(start), power);
             record.sharpness = finite(pair.value);
+            record.lambda_min = pair.min_value.and_then(finite);
             record.sharpness_hvps = Some(pair.iterations);
             record.sharpness_converged = Some(pair.converged);
             if pair.value.is_finite() {

@@ -90,8 +90,6 @@ fn assert_identical(a: &[Value], b: &[Value], what: &str) {
 }
 
 #[test]
-#[ignore = "needs the exact reciprocal in Dual (issue 11, item 5): Dual::float_recip still calls \
-            Burn-ndarray's approximate SIMD recip"]
 fn two_runs_of_one_seed_are_bit_identical_with_any_thread_count() {
     let tmp = tempfile::tempdir().unwrap();
     let steps = 16;
@@ -109,8 +107,6 @@ fn two_runs_of_one_seed_are_bit_identical_with_any_thread_count() {
 }
 
 #[test]
-#[ignore = "needs the exact reciprocal in Dual (issue 11, item 5): Dual::float_recip still calls \
-            Burn-ndarray's approximate SIMD recip"]
 fn a_killed_and_resumed_run_gives_the_records_of_an_uninterrupted_one() {
     let tmp = tempfile::tempdir().unwrap();
     // Long enough that the kill after 11 records lands well before the end.

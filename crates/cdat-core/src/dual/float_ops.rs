@@ -41,9 +41,20 @@ fn drop_where<B: Backend>(x: DualTensor<B>, drop: BoolTensor<B>) -> DualTensor<B
     linear(x, |c| B::float_mask_fill(c, drop.clone(), scalar(0.0)))
 }
 
+/// `1 / x`, correctly rounded on every backend. Burn-ndarray's `float_recip` on f32 is the
+/// SIMD approximation `rcpps` (about 12 bits; measured max relative error 5.4e-5) on the part
+/// of the buffer its vector loop covers and an exact division on the head and tail it leaves;
+/// which entries those are depends on the buffer's address and on whether the buffer is
+/// updated in place (uniquely owned), so gradients through `log`, `div` and `recip` differed
+/// between two runs of the same seed (issue 11, item 5). A division is exact everywhere.
+fn recip<B: Backend>(x: P<B>) -> P<B> {
+    let ones = B::float_ones(x.shape(), &B::float_device(&x), x.dtype().into());
+    B::float_div(ones, x)
+}
+
 /// `1 / sqrt(v)`.
 fn rsqrt<B: Backend>(v: P<B>) -> P<B> {
-    B::float_recip(B::float_sqrt(v))
+    recip::<B>(B::float_sqrt(v))
 }
 
 /// `1 - x²`, `x² - 1` or `x² + 1` as `sign·x² + c`.
@@ -404,7 +415,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         // f' = -y², f'' = 2 y³.
         smooth(
             tensor,
-            B::float_recip,
+            recip::<B>,
             |_, y| B::float_neg(square::<B>(y.clone())),
             |_, y, d1| {
                 Some(B::float_mul_scalar(
@@ -745,7 +756,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         smooth(
             tensor,
             B::float_log,
-            |x, _| B::float_recip(x.clone()),
+            |x, _| recip::<B>(x.clone()),
             |_, _, d1| Some(B::float_neg(square::<B>(d1.clone()))),
         )
     }
@@ -755,7 +766,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         smooth(
             tensor,
             B::float_log1p,
-            |x, _| B::float_recip(B::float_add_scalar(x.clone(), scalar(1.0))),
+            |x, _| recip::<B>(B::float_add_scalar(x.clone(), scalar(1.0))),
             |_, _, d1| Some(B::float_neg(square::<B>(d1.clone()))),
         )
     }
@@ -826,7 +837,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         smooth(
             tensor,
             B::float_sqrt,
-            |_, y| B::float_recip(B::float_mul_scalar(y.clone(), scalar(2.0))),
+            |_, y| recip::<B>(B::float_mul_scalar(y.clone(), scalar(2.0))),
             |_, _, d1| {
                 let d1_3 = B::float_mul(square::<B>(d1.clone()), d1.clone());
                 Some(B::float_mul_scalar(d1_3, scalar(-2.0)))
@@ -971,7 +982,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         smooth(
             tensor,
             B::float_atan,
-            |x, _| B::float_recip(square_plus::<B>(x, 1.0, 1.0)),
+            |x, _| recip::<B>(square_plus::<B>(x, 1.0, 1.0)),
             |x, _, d1| {
                 let v = B::float_mul(x.clone(), square::<B>(d1.clone()));
                 Some(B::float_mul_scalar(v, scalar(-2.0)))
@@ -984,7 +995,7 @@ impl<B: Backend> FloatTensorOps<Self> for Dual<B> {
         smooth(
             tensor,
             B::float_atanh,
-            |x, _| B::float_recip(square_plus::<B>(x, -1.0, 1.0)),
+            |x, _| recip::<B>(square_plus::<B>(x, -1.0, 1.0)),
             |x, _, d1| {
                 let v = B::float_mul(x.clone(), square::<B>(d1.clone()));
                 Some(B::float_mul_scalar(v, scalar(2.0)))
