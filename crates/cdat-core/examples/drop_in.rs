@@ -3,7 +3,8 @@
 //! Run with `cargo run -p cdat-core --release --example drop_in [steps]` (about a second).
 //!
 //! `train_adam` below is the original loop; `train_cdat` is the same loop after the switch. The
-//! whole change is 7 lines (model, data and loss untouched):
+//! whole change is 7 lines (model, data and loss untouched), and the optimizer is still built
+//! from Burn's own `AdamConfig`:
 //!
 //! ```text
 //! // before:
@@ -17,9 +18,9 @@
 //!         if step % 100 == 0 { println!("step {step:4}  loss {value:.4}"); }
 //!
 //! // after:
-//! use cdat_core::tuners::{BaseConfig, CdatConfig, TunerConfig};
+//! use cdat_core::tuners::{CdatConfig, RuleConfig, Tuner};
 //!     type MyBackend = cdat_core::HvpBackend<NdArray>;
-//!     let mut optim = TunerConfig::Cdat(CdatConfig { sigma: 1.0, ..Default::default() }).build(BaseConfig::adam()).unwrap();
+//!     let mut optim = CdatConfig::new().with_sigma(1.0).init(AdamConfig::new());
 //!         let (next, report) = optim.step(model, &|m| loss(m, &x, &y));
 //!         let report = report.expect("finite loss and curvature");
 //!         model = next;
@@ -45,7 +46,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
-use cdat_core::tuners::{BaseConfig, CdatConfig, TunerConfig};
+use cdat_core::tuners::{CdatConfig, RuleConfig, Tuner};
 
 /// The constant learning rate of the original loop.
 const LR: f64 = 1e-2;
@@ -143,12 +144,7 @@ fn train_cdat(steps: usize) -> (f32, f32) {
     MyBackend::seed(&device, 0);
     let mut model = Mlp::<MyBackend>::new(&device);
     let (x, y) = data::<MyBackend>(&device);
-    let mut optim = TunerConfig::Cdat(CdatConfig {
-        sigma: 1.0,
-        ..Default::default()
-    })
-    .build(BaseConfig::adam())
-    .unwrap();
+    let mut optim = CdatConfig::new().with_sigma(1.0).init(AdamConfig::new());
     for step in 0..steps {
         let (next, report) = optim.step(model, &|m| loss(m, &x, &y));
         let report = report.expect("finite loss and curvature");

@@ -4,6 +4,7 @@
 //! big copy.
 
 use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::record::{PrecisionSettings, Record};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, ElementConversion, Tensor};
 
@@ -171,6 +172,44 @@ impl<B: Backend> ParamVec<B> {
             });
         }
         acc.map_or(0.0, |t| t.into_scalar().elem::<f64>())
+    }
+}
+
+/// A `ParamVec` in a Burn record: `(ParamId, flattened tensor)` pairs in order.
+impl<B: Backend> Record<B> for ParamVec<B> {
+    type Item<S: PrecisionSettings> = <Vec<(String, Tensor<B, 1>)> as Record<B>>::Item<S>;
+
+    fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
+        let entries: Vec<(String, Tensor<B, 1>)> = self
+            .entries
+            .into_iter()
+            .map(|(id, t)| (id.serialize(), t))
+            .collect();
+        entries.into_item()
+    }
+
+    fn from_item<S: PrecisionSettings>(item: Self::Item<S>, device: &B::Device) -> Self {
+        let entries = <Vec<(String, Tensor<B, 1>)> as Record<B>>::from_item(item, device);
+        Self::from_entries(
+            entries
+                .into_iter()
+                .map(|(id, t)| (ParamId::deserialize(&id), t))
+                .collect(),
+        )
+    }
+}
+
+impl<B: Backend> ParamVec<B> {
+    /// This vector on the device of `like`'s first entry (a restored vector lives on the
+    /// device it was loaded on).
+    pub fn on_device_of(self, like: &ParamVec<B>) -> ParamVec<B> {
+        match like.entries().first() {
+            Some((_, t)) => {
+                let device = t.device();
+                self.map(|x| x.to_device(&device))
+            }
+            None => self,
+        }
     }
 }
 

@@ -73,7 +73,11 @@ fn reciprocal_is_correctly_rounded_on_the_hvp_backend() {
     let mut padded = vec![1.0f32];
     padded.extend(&x);
     let p = Tensor::<Dual<F32>, 1>::from_data(TensorData::new(padded, [x.len() + 1]), &dev());
-    assert_same_bits(&bits(p.slice(1..x.len() + 1).recip()), &exact, "offset view");
+    assert_same_bits(
+        &bits(p.slice(1..x.len() + 1).recip()),
+        &exact,
+        "offset view",
+    );
 }
 
 #[derive(Module, Debug)]

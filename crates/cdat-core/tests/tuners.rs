@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::momentum::MomentumConfig;
@@ -11,50 +11,21 @@ use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, Optimizer, RmsPropCo
 use burn::tensor::activation::tanh;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use cdat_core::curvature::{parameters, HvpBackend};
+use cdat_core::curvature::parameters;
 use cdat_core::tuners::{
-    BaseConfig, BaseDirection, BoxedTuner, Cdat, CdatConfig, ConfigError, Greedy, GreedyConfig,
-    Hypergradient, HypergradientConfig, Linesearch, LinesearchConfig, Polyak, PolyakConfig,
-    Schedule, ScheduleConfig, ScheduleKind, SharpnessConfig, StateError, StepError, StepReport,
-    Tuned, Tuner, TunerConfig,
+    BaseConfig, BaseDirection, BoxedTuner, Cdat, CdatConfig, ConfigError, CosineConfig, DynBase,
+    Greedy, GreedyConfig, Hypergradient, HypergradientConfig, LinearDecayConfig, Linesearch,
+    LinesearchConfig, Polyak, PolyakConfig, RuleConfig, SharpnessConfig, StateError, StepError,
+    StepReport, Tuned, Tuner, TunerConfig, WarmupConstantConfig,
 };
-use cdat_core::{Dual, ParamVec};
+use cdat_core::ParamVec;
 
-type F = NdArray<f64>;
-type H = HvpBackend<F>;
+mod common {
+    pub mod vector;
+}
+use common::vector::{consts, lift, values, vector, Vector, F, H};
 
 // ---------------------------------------------------------------- helpers
-
-#[derive(Module, Debug)]
-struct Vector<B: Backend> {
-    w: Param<Tensor<B, 1>>,
-}
-
-fn vector(values: &[f64]) -> Vector<H> {
-    let t = Tensor::<F, 1>::from_data(TensorData::from(values), &Default::default());
-    Vector {
-        w: Param::from_tensor(Tensor::from_inner(Dual::constant(t))),
-    }
-}
-
-fn values(m: &Vector<H>) -> Vec<f64> {
-    parameters(m).entries()[0]
-        .1
-        .to_data()
-        .to_vec::<f64>()
-        .unwrap()
-}
-
-fn lift<const D: usize>(t: Tensor<F, D>) -> Tensor<H, D> {
-    Tensor::from_inner(Dual::constant(t))
-}
-
-fn consts(v: &[f64]) -> Tensor<H, 1> {
-    lift(Tensor::<F, 1>::from_data(
-        TensorData::from(v),
-        &Default::default(),
-    ))
-}
 
 /// `f(w) = ½ Σ λᵢ wᵢ²`.
 fn diag_quadratic(lambdas: &[f64]) -> impl Fn(&Vector<H>) -> Tensor<H, 1> {
@@ -90,6 +61,8 @@ fn assert_close(a: f64, b: f64, tol: f64, what: &str) {
 struct Ascent(Option<(ParamVec<F>, ParamVec<F>)>);
 
 impl BaseDirection<F> for Ascent {
+    type Record = ();
+
     fn name(&self) -> &'static str {
         "ascent"
     }
@@ -104,15 +77,13 @@ impl BaseDirection<F> for Ascent {
     fn reject(&mut self) {
         self.0 = None;
     }
-    fn save(&self) -> Vec<u8> {
-        Vec::new()
-    }
-    fn load(&mut self, _: &[u8]) -> Result<(), StateError> {
+    fn to_record(&self) {}
+    fn load_record(&mut self, _: ()) -> Result<(), StateError> {
         Ok(())
     }
 }
 
-fn gd() -> Box<dyn BaseDirection<F> + Send> {
+fn gd() -> DynBase<F> {
     BaseConfig::Gd.build::<F>().unwrap()
 }
 
@@ -301,14 +272,22 @@ fn cdat_ema_matches_a_hand_computation_over_three_steps() {
 
 #[test]
 fn schedules_follow_their_closed_forms() {
-    let cfg = ScheduleConfig {
-        peak_lr: 0.5,
-        warmup_fraction: 0.2,
-        horizon: 100,
-    };
-    let warm = Schedule::new(ScheduleKind::WarmupConstant, cfg.clone());
-    let lin = Schedule::new(ScheduleKind::LinearDecay, cfg.clone());
-    let cos = Schedule::new(ScheduleKind::Cosine, cfg);
+    let (peak_lr, warmup_fraction, horizon) = (0.5, 0.2, 100);
+    let warm = RuleConfig::rule::<F>(&WarmupConstantConfig {
+        peak_lr,
+        warmup_fraction,
+        horizon,
+    });
+    let lin = RuleConfig::rule::<F>(&LinearDecayConfig {
+        peak_lr,
+        warmup_fraction,
+        horizon,
+    });
+    let cos = RuleConfig::rule::<F>(&CosineConfig {
+        peak_lr,
+        warmup_fraction,
+        horizon,
+    });
     for s in [&warm, &lin, &cos] {
         assert_eq!(s.lr_at(0), 0.0);
         assert_close(s.lr_at(10), 0.25, 1e-15, "half-way through the warm-up");
@@ -328,7 +307,7 @@ fn schedules_follow_their_closed_forms() {
     assert_eq!(lin.lr_at(150), 0.0);
     // Through the tuner: the step counter drives it.
     let loss = diag_quadratic(&[1.0]);
-    let cfg = ScheduleConfig {
+    let cfg = CosineConfig {
         peak_lr: 0.5,
         warmup_fraction: 0.5,
         horizon: 4,
@@ -592,7 +571,7 @@ fn sharpness_rule_uses_the_largest_eigenvalue_not_the_largest_magnitude() {
 fn non_descent_direction_gives_zero_and_says_so() {
     let loss = diag_quadratic(&[1.0, 2.0]);
     let w0 = [0.5, -0.5];
-    let mut cdat = Tuned::new(Box::new(Ascent(None)), Cdat::new(CdatConfig::default()));
+    let mut cdat = Tuned::new(Ascent(None), Cdat::new(CdatConfig::default()));
     let (m, r) = step_ok(&mut cdat, vector(&w0), &loss);
     assert_eq!(r.lr, 0.0);
     assert!(r.slope > 0.0);
@@ -605,7 +584,7 @@ fn non_descent_direction_gives_zero_and_says_so() {
         r.note
     );
     assert_eq!(values(&m), w0.to_vec(), "η = 0 leaves w");
-    let mut greedy = Tuned::new(Box::new(Ascent(None)), Greedy::new(GreedyConfig::default()));
+    let mut greedy = Tuned::new(Ascent(None), Greedy::new(GreedyConfig::default()));
     let (_, r) = step_ok(&mut greedy, vector(&w0), &loss);
     assert_eq!(r.lr, 0.0);
     assert!(r
@@ -613,10 +592,7 @@ fn non_descent_direction_gives_zero_and_says_so() {
         .as_deref()
         .unwrap()
         .contains("not a descent direction"));
-    let mut ls = Tuned::new(
-        Box::new(Ascent(None)),
-        Linesearch::new(LinesearchConfig::default()),
-    );
+    let mut ls = Tuned::new(Ascent(None), Linesearch::new(LinesearchConfig::default()));
     let (m, r) = step_ok(&mut ls, vector(&w0), &loss);
     assert_eq!(r.lr, 0.0);
     assert_eq!(r.loss_evals, 0, "no search along an ascent direction");
@@ -1075,20 +1051,21 @@ fn base_direction_is_the_step_at_unit_learning_rate() {
 
 // ---------------------------------------------------------------- records
 
+/// Every registry tuner, in registry order, with non-default hyperparameters.
 fn all_configs() -> Vec<TunerConfig> {
-    vec![
+    let configs = vec![
         TunerConfig::Constant(cdat_core::tuners::ConstantConfig { lr: 0.05 }),
-        TunerConfig::WarmupConstant(ScheduleConfig {
+        TunerConfig::WarmupConstant(WarmupConstantConfig {
             peak_lr: 0.05,
             warmup_fraction: 0.3,
             horizon: 10,
         }),
-        TunerConfig::LinearDecay(ScheduleConfig {
+        TunerConfig::LinearDecay(LinearDecayConfig {
             peak_lr: 0.05,
             warmup_fraction: 0.3,
             horizon: 10,
         }),
-        TunerConfig::Cosine(ScheduleConfig {
+        TunerConfig::Cosine(CosineConfig {
             peak_lr: 0.05,
             warmup_fraction: 0.3,
             horizon: 10,
@@ -1112,7 +1089,51 @@ fn all_configs() -> Vec<TunerConfig> {
             max_iters: 5,
             ..Default::default()
         }),
-    ]
+    ];
+    let names: Vec<&str> = configs.iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        cdat_core::tuners::TUNER_NAMES,
+        "one config per registry tuner"
+    );
+    configs
+}
+
+#[test]
+fn toml_configs_take_defaults_keep_inf_and_name_unknown_fields() {
+    let t: TunerConfig = toml::from_str("name = \"linesearch\"\nc_plus = inf").unwrap();
+    assert_eq!(
+        t,
+        TunerConfig::Linesearch(LinesearchConfig {
+            c_plus: f64::INFINITY,
+            ..Default::default()
+        })
+    );
+    let text = toml::to_string(&t).unwrap();
+    assert!(text.starts_with("name = \"linesearch\""), "{text}");
+    assert_eq!(toml::from_str::<TunerConfig>(&text).unwrap(), t);
+    let err = toml::from_str::<TunerConfig>("name = \"cdat\"\nsigmaa = 1.0")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown field `sigmaa`") && err.contains("`sigma`"),
+        "{err}"
+    );
+    let err = toml::from_str::<TunerConfig>("name = \"cdat\"\nsigma = \"two\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cdat") && err.contains("invalid type"),
+        "{err}"
+    );
+    let err = toml::from_str::<TunerConfig>("name = \"cdatt\"")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown tuner `cdatt`"), "{err}");
+    // An unset option (JSON null) is `None`; TOML omits it.
+    let greedy: TunerConfig = serde_json::from_str(r#"{"name":"greedy","max_lr":null}"#).unwrap();
+    assert_eq!(greedy, TunerConfig::Greedy(GreedyConfig::default()));
+    assert_eq!(toml::to_string(&greedy).unwrap(), "name = \"greedy\"\n");
 }
 
 fn run_mlp(
@@ -1216,7 +1237,7 @@ fn loading_a_foreign_or_broken_state_fails_cleanly() {
 
 #[test]
 fn configs_parse_by_name_and_round_trip_through_serde() {
-    for name in cdat_core::tuners::config::TUNER_NAMES {
+    for name in cdat_core::tuners::TUNER_NAMES {
         let cfg = TunerConfig::from_str(name).unwrap();
         assert_eq!(cfg.name(), *name);
         cfg.validate().unwrap();
@@ -1337,21 +1358,21 @@ fn invalid_hyperparameters_name_the_field() {
             "constant.lr",
         ),
         (
-            TunerConfig::Cosine(ScheduleConfig {
+            TunerConfig::Cosine(CosineConfig {
                 peak_lr: -1.0,
                 ..Default::default()
             }),
             "cosine.peak_lr",
         ),
         (
-            TunerConfig::LinearDecay(ScheduleConfig {
+            TunerConfig::LinearDecay(LinearDecayConfig {
                 warmup_fraction: 1.5,
                 ..Default::default()
             }),
             "linear-decay.warmup_fraction",
         ),
         (
-            TunerConfig::WarmupConstant(ScheduleConfig {
+            TunerConfig::WarmupConstant(WarmupConstantConfig {
                 horizon: 0,
                 ..Default::default()
             }),

@@ -11,47 +11,15 @@
 //! a step budget, reaches a stated loss, or a documented behaviour where the tuner is known not to
 //! converge there — see `expectation`.
 
-use burn::backend::NdArray;
-use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
-use cdat_core::curvature::{parameters, HvpBackend};
+use burn::tensor::Tensor;
 use cdat_core::tuners::{BaseConfig, TunerConfig};
 use cdat_core::Dual;
 
-type F = NdArray<f64>;
-type H = HvpBackend<F>;
-
-#[derive(Module, Debug)]
-struct Vector<B: Backend> {
-    w: Param<Tensor<B, 1>>,
+mod common {
+    pub mod vector;
 }
-
-fn vector(values: &[f64]) -> Vector<H> {
-    let t = Tensor::<F, 1>::from_data(TensorData::from(values), &Default::default());
-    Vector {
-        w: Param::from_tensor(Tensor::from_inner(Dual::constant(t))),
-    }
-}
-
-fn values(m: &Vector<H>) -> Vec<f64> {
-    parameters(m).entries()[0]
-        .1
-        .to_data()
-        .to_vec::<f64>()
-        .unwrap()
-}
-
-fn lift<const D: usize>(t: Tensor<F, D>) -> Tensor<H, D> {
-    Tensor::from_inner(Dual::constant(t))
-}
-
-fn tensor1(v: &[f64]) -> Tensor<H, 1> {
-    lift(Tensor::<F, 1>::from_data(
-        TensorData::from(v),
-        &Default::default(),
-    ))
-}
+use common::vector::{consts as tensor1, values, vector, Vector, F, H};
 
 fn tensor2(v: &[f64], rows: usize, cols: usize) -> Tensor<H, 2> {
     tensor1(v).reshape([rows, cols])
@@ -350,16 +318,24 @@ fn config(tuner: &str, base: &str, problem: &Problem, steps: usize) -> TunerConf
         "momentum" => 0.1 / problem.smoothness,
         _ => 5e-2,
     };
-    let schedule = ScheduleConfig {
-        peak_lr: lr,
-        warmup_fraction: 0.1,
-        horizon: steps,
-    };
+    let (peak_lr, warmup_fraction, horizon) = (lr, 0.1, steps);
     match tuner {
         "constant" => TunerConfig::Constant(ConstantConfig { lr }),
-        "warmup-constant" => TunerConfig::WarmupConstant(schedule),
-        "linear-decay" => TunerConfig::LinearDecay(schedule),
-        "cosine" => TunerConfig::Cosine(schedule),
+        "warmup-constant" => TunerConfig::WarmupConstant(WarmupConstantConfig {
+            peak_lr,
+            warmup_fraction,
+            horizon,
+        }),
+        "linear-decay" => TunerConfig::LinearDecay(LinearDecayConfig {
+            peak_lr,
+            warmup_fraction,
+            horizon,
+        }),
+        "cosine" => TunerConfig::Cosine(CosineConfig {
+            peak_lr,
+            warmup_fraction,
+            horizon,
+        }),
         "linesearch" => TunerConfig::Linesearch(LinesearchConfig::default()),
         "greedy" => TunerConfig::Greedy(GreedyConfig::default()),
         "cdat" => TunerConfig::Cdat(CdatConfig::default()),
@@ -593,7 +569,7 @@ fn matrix_rosenbrock() {
 #[test]
 fn every_tuner_and_base_is_in_the_matrix() {
     let names: Vec<&str> = QUADRATIC.iter().map(|(n, _)| *n).collect();
-    for name in cdat_core::tuners::config::TUNER_NAMES {
+    for name in cdat_core::tuners::TUNER_NAMES {
         assert!(names.contains(name), "{name} missing from the matrix");
     }
     assert_eq!(BASES.to_vec(), cdat_core::tuners::base::BASE_NAMES.to_vec());

@@ -14,13 +14,13 @@ pub use cdat_core::tuners::{BaseConfig, TunerConfig};
 pub type TrainModel<B> = AnyModel<HvpBackend<B>>;
 
 /// Tuner names accepted by `--tuner`.
-pub const TUNER_NAMES: &[&str] = cdat_core::tuners::config::TUNER_NAMES;
+pub const TUNER_NAMES: &[&str] = cdat_core::tuners::TUNER_NAMES;
 
 /// Base optimizer names accepted by `--optimizer`.
 pub const BASE_NAMES: &[&str] = cdat_core::tuners::base::BASE_NAMES;
 
 /// The key naming the variant in a `[tuner]` or `[optimizer]` table.
-pub const TAG: &str = "name";
+pub const TAG: &str = cdat_core::tuners::registry::TAG;
 /// The tuner hyperparameter set by `--sigma`.
 pub const SIGMA_KEY: &str = "sigma";
 /// The schedule hyperparameter that the run length fills in unless given.
@@ -29,30 +29,18 @@ pub const HORIZON_KEY: &str = "horizon";
 /// The hyperparameter `--lr` sets for a tuner: `lr` (constant), `peak_lr` (schedules),
 /// `initial_lr` (hypergradient); `None` for tuners that choose η themselves.
 pub fn lr_key(tuner: &TunerConfig) -> Option<&'static str> {
-    match tuner {
-        TunerConfig::Constant(_) => Some("lr"),
-        TunerConfig::WarmupConstant(_) | TunerConfig::LinearDecay(_) | TunerConfig::Cosine(_) => {
-            Some("peak_lr")
-        }
-        TunerConfig::Hypergradient(_) => Some("initial_lr"),
-        _ => None,
-    }
+    tuner.lr_key()
 }
 
 /// Whether the tuner is a schedule with a horizon.
 pub fn has_horizon(tuner: &TunerConfig) -> bool {
-    matches!(
-        tuner,
-        TunerConfig::WarmupConstant(_) | TunerConfig::LinearDecay(_) | TunerConfig::Cosine(_)
-    )
+    tuner.clone().horizon_mut().is_some()
 }
 
 /// Sets a schedule's horizon to the run length.
 pub fn set_horizon(tuner: &mut TunerConfig, steps: usize) {
-    if let TunerConfig::WarmupConstant(c) | TunerConfig::LinearDecay(c) | TunerConfig::Cosine(c) =
-        tuner
-    {
-        c.horizon = steps.max(1);
+    if let Some(horizon) = tuner.horizon_mut() {
+        *horizon = steps.max(1);
     }
 }
 

@@ -44,60 +44,106 @@
 //! says so with the rule's η, the η taken, the halvings and the loss that failed the check;
 //! the EMAs keep the measured `n` and `d` (the guard changes the step, not the measurements),
 //! and the next step compares its η with the η taken.
+//!
+//! # Example: one step over Adam's direction
+//!
+//! On `f(w) = ½‖w‖²` (H = I) Adam's first direction is `u = −g/(|g| + ε) ≈ −sign(w)`, so
+//! `−gᵀu = ‖w‖₁` and `uᵀHu = ‖u‖² = 2`, and CDAT σ = 1 takes `η = ‖w‖₁ / 2`:
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::module::{Module, Param};
+//! use burn::optim::AdamConfig;
+//! use burn::tensor::{backend::Backend, Tensor};
+//! use cdat_core::tuners::{CdatConfig, RuleConfig, Tuner};
+//! use cdat_core::HvpBackend;
+//!
+//! #[derive(Module, Debug)]
+//! struct Point<B: Backend> {
+//!     w: Param<Tensor<B, 1>>,
+//! }
+//!
+//! type Inner = NdArray<f64>;
+//! type B = HvpBackend<Inner>;
+//! let device = Default::default();
+//! let model = Point::<B> { w: Param::from_tensor(Tensor::from_floats([3.0, -1.0], &device)) };
+//! let adam = AdamConfig::new().with_epsilon(1e-12);
+//! let mut tuner = CdatConfig::new().with_sigma(1.0).init::<Inner, _>(adam);
+//! let loss = |m: &Point<B>| (m.w.val() * m.w.val()).sum().mul_scalar(0.5);
+//! let (_model, report) = tuner.step(model, &loss);
+//! let report = report.unwrap();
+//! assert!((report.lr - 2.0).abs() < 1e-6, "η = {}", report.lr);
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
+use burn::record::Record;
 use burn::tensor::backend::Backend;
 
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
+use super::guards::guarded_ratio;
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Cdat`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Config, Debug, PartialEq)]
 pub struct CdatConfig {
     /// Scaling σ > 0 (1: greedy, 2: on edge).
+    #[config(default = 2.0)]
     pub sigma: f64,
     /// EMA factor β in [0, 1) (0: no EMA).
+    #[config(default = 0.0)]
     pub beta: f64,
     /// ε ≥ 0 added to `|uᵀHu|`.
+    #[config(default = 0.0)]
     pub epsilon: f64,
     /// Optional cap on η (> 0).
+    #[config(default = "None")]
     pub max_lr: Option<f64>,
     /// Verify η against the actual loss on the first step and when η jumps (see the module
     /// docs); `false` is the paper's plain rule.
+    #[config(default = true)]
     pub safeguard: bool,
     /// The jump that triggers a check: η more than this many times the previous step's η
     /// (> 1).
+    #[config(default = 2.0)]
     pub safeguard_growth: f64,
 }
 
 impl Default for CdatConfig {
     fn default() -> Self {
-        Self {
-            sigma: 2.0,
-            beta: 0.0,
-            epsilon: 0.0,
-            max_lr: None,
-            safeguard: true,
-            safeguard_growth: 2.0,
-        }
+        Self::new()
     }
 }
 
 impl CdatConfig {
     /// The paper's rule without the safeguard (`safeguard = false`).
     pub fn plain() -> Self {
-        Self {
-            safeguard: false,
-            ..Self::default()
-        }
+        Self::new().with_safeguard(false)
+    }
+}
+
+/// The state of [`Cdat`]: the EMAs and the last η (the safeguard compares the next η with it).
+#[derive(Record, Clone, Debug)]
+pub struct CdatRecord {
+    /// ñ.
+    pub num: f64,
+    /// d̃.
+    pub den: f64,
+    /// The last η taken, if any.
+    pub last_lr: Option<f64>,
+}
+
+impl RuleConfig for CdatConfig {
+    const NAME: &'static str = "cdat";
+    const USES_CURVATURE: bool = true;
+    type Rule<B: Backend> = Cdat;
+
+    fn rule<B: Backend>(&self) -> Cdat {
+        Cdat::new(self.clone())
     }
 
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), ConfigError> {
         check::positive("cdat.sigma", self.sigma)?;
         check::in_unit_interval("cdat.beta", self.beta)?;
         check::at_least("cdat.epsilon", self.epsilon, 0.0)?;
@@ -131,7 +177,7 @@ pub struct Cdat {
 }
 
 impl Cdat {
-    /// The rule (unvalidated; see [`CdatConfig::validate`]).
+    /// The rule (unvalidated; see [`RuleConfig::validate`]).
     pub fn new(config: CdatConfig) -> Self {
         Self {
             config,
@@ -193,43 +239,11 @@ fn safeguard<B: Backend, M: AutodiffModule<HvpBackend<B>>>(
     trial
 }
 
-/// `scale · n / d` with the shared guards of the curvature rules: zero denominator, cap.
-pub(crate) fn guarded_ratio(
-    ctx_note: &mut dyn FnMut(String),
-    scale: f64,
-    n: f64,
-    d: f64,
-    max_lr: Option<f64>,
-) -> f64 {
-    if d == 0.0 {
-        return match max_lr {
-            Some(cap) if n > 0.0 => {
-                ctx_note(format!(
-                    "zero curvature: η undefined, using the cap max_lr = {cap:e}"
-                ));
-                cap
-            }
-            _ => {
-                ctx_note(
-                    "zero curvature: η undefined, η = 0 (set max_lr to step anyway)".to_string(),
-                );
-                0.0
-            }
-        };
-    }
-    let eta = scale * n / d;
-    match max_lr {
-        Some(cap) if eta > cap => {
-            ctx_note(format!("η = {eta:e} capped at max_lr = {cap:e}"));
-            cap
-        }
-        _ => eta,
-    }
-}
-
 impl<B: Backend> LrRule<B> for Cdat {
+    type Record = CdatRecord;
+
     fn name(&self) -> &'static str {
-        "cdat"
+        CdatConfig::NAME
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
@@ -275,17 +289,17 @@ impl<B: Backend> LrRule<B> for Cdat {
         self.last_lr
     }
 
-    fn save(&self, state: &mut RuleState<B>) {
-        state.put("num_ema", self.num);
-        state.put("den_ema", self.den);
-        state.put("last_lr", self.last_lr.unwrap_or(f64::NAN));
+    fn to_record(&self) -> CdatRecord {
+        CdatRecord {
+            num: self.num,
+            den: self.den,
+            last_lr: self.last_lr,
+        }
     }
 
-    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError> {
-        self.num = state.get("num_ema")?;
-        self.den = state.get("den_ema")?;
-        let last = state.get("last_lr")?;
-        self.last_lr = (!last.is_nan()).then_some(last);
-        Ok(())
+    fn load_record(&mut self, record: CdatRecord) {
+        self.num = record.num;
+        self.den = record.den;
+        self.last_lr = record.last_lr;
     }
 }

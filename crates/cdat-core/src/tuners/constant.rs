@@ -1,32 +1,47 @@
 //! Constant learning rate: `η_t = η` (the paper's baseline, tuned on a log₂ grid).
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::optim::SgdConfig;
+//! use cdat_core::tuners::{ConstantConfig, RuleConfig};
+//!
+//! let tuner = ConstantConfig::new().with_lr(0.1).init::<NdArray, _>(SgdConfig::new());
+//! assert_eq!(tuner.lr_hint(), Some(0.1));
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Constant`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Config, Debug, PartialEq)]
 pub struct ConstantConfig {
     /// η > 0.
+    #[config(default = 1e-2)]
     pub lr: f64,
 }
 
 impl Default for ConstantConfig {
     fn default() -> Self {
-        Self { lr: 1e-2 }
+        Self::new()
     }
 }
 
-impl ConstantConfig {
-    /// Checks `lr > 0`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl RuleConfig for ConstantConfig {
+    const NAME: &'static str = "constant";
+    const LR_KEY: Option<&'static str> = Some("lr");
+    type Rule<B: Backend> = Constant;
+
+    fn validate(&self) -> Result<(), ConfigError> {
         check::positive("constant.lr", self.lr)
+    }
+
+    fn rule<B: Backend>(&self) -> Constant {
+        Constant::new(self.clone())
     }
 }
 
@@ -37,15 +52,17 @@ pub struct Constant {
 }
 
 impl Constant {
-    /// The rule (unvalidated; see [`ConstantConfig::validate`]).
+    /// The rule (unvalidated; see [`RuleConfig::validate`]).
     pub fn new(config: ConstantConfig) -> Self {
         Self { config }
     }
 }
 
 impl<B: Backend> LrRule<B> for Constant {
+    type Record = ();
+
     fn name(&self) -> &'static str {
-        "constant"
+        ConstantConfig::NAME
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
@@ -59,9 +76,7 @@ impl<B: Backend> LrRule<B> for Constant {
         Some(self.config.lr)
     }
 
-    fn save(&self, _state: &mut RuleState<B>) {}
+    fn to_record(&self) {}
 
-    fn load(&mut self, _state: &RuleState<B>) -> Result<(), StateError> {
-        Ok(())
-    }
+    fn load_record(&mut self, _record: ()) {}
 }

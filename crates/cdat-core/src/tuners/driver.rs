@@ -10,13 +10,16 @@
 //! Non-finite `f`, `‖g‖`, `‖u‖`, `gᵀu`, curvature or `η` reject the step: the model, the base
 //! optimizer's state and the rule's state are left as they were.
 
+use core::marker::PhantomData;
+
 use burn::module::AutodiffModule;
+use burn::record::{PrecisionSettings, Record, Recorder};
 use burn::tensor::backend::Backend;
 use burn::tensor::ElementConversion;
 
-use super::base::BaseDirection;
-use super::state::{RuleState, StateError, TunerRecord};
-use super::{LossFn, StepError, StepReport, Tuner};
+use super::base::{recorder, BaseDirection, BaseOptimizerConfig, DynBase};
+use super::error::{ConfigError, StateError, StepError};
+use super::tuner::{LossFn, StepReport, Tuner};
 use crate::curvature::{
     apply_update, directional_curvature_with, gradient, parameters, CurvatureMethod, HvpBackend,
 };
@@ -26,7 +29,10 @@ use crate::spectrum::{sharpness, Eigenpair, PowerIterationConfig};
 
 /// A rule choosing the learning rate `η` for the base direction of one step.
 pub trait LrRule<B: Backend>: Clone + Send + 'static {
-    /// The tuner's name (as in `TunerConfig`).
+    /// The rule's state (EMAs, previous η, eigenvector, ...), as a Burn record.
+    type Record: Record<B>;
+
+    /// The tuner's name (its config's [`RuleConfig::NAME`]).
     fn name(&self) -> &'static str;
 
     /// Chooses `η ≥ 0` for the direction in `ctx`. Any change to `self` is undone if the step is
@@ -40,11 +46,54 @@ pub trait LrRule<B: Backend>: Clone + Send + 'static {
     /// hypergradient), else the last one taken.
     fn lr_hint(&self, steps: usize) -> Option<f64>;
 
-    /// Writes the rule's state.
-    fn save(&self, state: &mut RuleState<B>);
+    /// The rule's state.
+    fn to_record(&self) -> Self::Record;
 
-    /// Reads the rule's state back.
-    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError>;
+    /// Restores a state from [`to_record`](Self::to_record).
+    fn load_record(&mut self, record: Self::Record);
+}
+
+/// The hyperparameters of a rule (a Burn `#[derive(Config)]`), which build it over any base
+/// direction: `CdatConfig::new().with_sigma(1.0).init(AdamConfig::new())`.
+pub trait RuleConfig: Clone + core::fmt::Debug + Default + 'static {
+    /// The tuner's name, in config files and on the command line.
+    const NAME: &'static str;
+
+    /// Whether the rule measures curvature (a jet pass or HVPs) every step.
+    const USES_CURVATURE: bool = false;
+
+    /// The hyperparameter that `--lr` sets, for rules that take a learning rate.
+    const LR_KEY: Option<&'static str> = None;
+
+    /// The rule.
+    type Rule<B: Backend>: LrRule<B>;
+
+    /// Checks every hyperparameter's range; the error names the field as `name.field`.
+    fn validate(&self) -> Result<(), ConfigError>;
+
+    /// The rule (unvalidated).
+    fn rule<B: Backend>(&self) -> Self::Rule<B>;
+
+    /// The schedule's horizon, for rules that have one (the trainer sets it to the run length).
+    fn horizon_mut(&mut self) -> Option<&mut usize> {
+        None
+    }
+
+    /// The tuner taking this rule's η along the direction of `base` (a Burn optimizer config
+    /// such as `AdamConfig`, or [`GradientDescentConfig`](super::base::GradientDescentConfig)).
+    ///
+    /// # Panics
+    /// If a hyperparameter is out of range (the message names it); [`validate`](Self::validate)
+    /// checks without panicking.
+    fn init<B: Backend, O: BaseOptimizerConfig<B>>(
+        &self,
+        base: O,
+    ) -> Tuned<B, Self::Rule<B>, O::Base> {
+        if let Err(e) = self.validate() {
+            panic!("{e}");
+        }
+        Tuned::new(base.init_base(), self.rule())
+    }
 }
 
 /// What a rule sees of one step, and the measurements it may ask for.
@@ -125,22 +174,77 @@ impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
     }
 }
 
-/// A tuner: a base direction and a learning-rate rule, driven by the shared step.
-pub struct Tuned<B: Backend, R: LrRule<B>> {
-    base: Box<dyn BaseDirection<B> + Send>,
+/// A tuner: a base direction and a learning-rate rule, driven by the shared step. Built by
+/// [`RuleConfig::init`] (statically typed, `D` the base's own type) or by the registry
+/// (`D` = [`DynBase`], for the CLI).
+pub struct Tuned<B: Backend, R: LrRule<B>, D: BaseDirection<B> = DynBase<B>> {
+    base: D,
     rule: R,
     steps: usize,
     method: CurvatureMethod,
+    backend: PhantomData<fn() -> B>,
 }
 
-impl<B: Backend, R: LrRule<B>> Tuned<B, R> {
+/// The whole state of a [`Tuned`]: the names (checked on load), the accepted steps, the rule's
+/// record and the base optimizer's record.
+#[derive(Clone, Debug)]
+pub struct TunedRecord<B: Backend, R: LrRule<B>, D: BaseDirection<B>> {
+    /// The tuner's name.
+    pub tuner: String,
+    /// The base optimizer's name.
+    pub base: String,
+    /// Accepted steps so far.
+    pub steps: usize,
+    /// The rule's state.
+    pub rule: R::Record,
+    /// The base optimizer's state.
+    pub base_state: D::Record,
+}
+
+type TunedRecordParts<B, R, D> = (
+    String,
+    String,
+    usize,
+    <R as LrRule<B>>::Record,
+    <D as BaseDirection<B>>::Record,
+);
+
+impl<B: Backend, R: LrRule<B>, D: BaseDirection<B>> Record<B> for TunedRecord<B, R, D> {
+    type Item<S: PrecisionSettings> = <TunedRecordParts<B, R, D> as Record<B>>::Item<S>;
+
+    fn into_item<S: PrecisionSettings>(self) -> Self::Item<S> {
+        (
+            self.tuner,
+            self.base,
+            self.steps,
+            self.rule,
+            self.base_state,
+        )
+            .into_item()
+    }
+
+    fn from_item<S: PrecisionSettings>(item: Self::Item<S>, device: &B::Device) -> Self {
+        let (tuner, base, steps, rule, base_state) =
+            <TunedRecordParts<B, R, D> as Record<B>>::from_item(item, device);
+        Self {
+            tuner,
+            base,
+            steps,
+            rule,
+            base_state,
+        }
+    }
+}
+
+impl<B: Backend, R: LrRule<B>, D: BaseDirection<B>> Tuned<B, R, D> {
     /// A tuner taking `rule`'s learning rate along `base`'s direction.
-    pub fn new(base: Box<dyn BaseDirection<B> + Send>, rule: R) -> Self {
+    pub fn new(base: D, rule: R) -> Self {
         Self {
             base,
             rule,
             steps: 0,
             method: CurvatureMethod::default(),
+            backend: PhantomData,
         }
     }
 
@@ -159,17 +263,66 @@ impl<B: Backend, R: LrRule<B>> Tuned<B, R> {
     pub fn steps(&self) -> usize {
         self.steps
     }
+
+    /// The learning rate the next step will take when known in advance, else the last one.
+    pub fn lr_hint(&self) -> Option<f64> {
+        self.rule.lr_hint(self.steps)
+    }
+
+    /// The tuner's whole state, as a Burn record (save it with any Burn recorder).
+    pub fn to_record(&self) -> TunedRecord<B, R, D> {
+        TunedRecord {
+            tuner: self.rule.name().to_string(),
+            base: self.base.name().to_string(),
+            steps: self.steps,
+            rule: self.rule.to_record(),
+            base_state: self.base.to_record(),
+        }
+    }
+
+    /// Restores a state from [`to_record`](Self::to_record): the next steps are those the
+    /// saved tuner would have taken. A record of another tuner or base optimizer is an error,
+    /// and on error nothing changes.
+    pub fn load_record(&mut self, record: TunedRecord<B, R, D>) -> Result<(), StateError> {
+        self.check_names(&record.tuner, &record.base)?;
+        self.base.load_record(record.base_state)?;
+        self.rule.load_record(record.rule);
+        self.steps = record.steps;
+        Ok(())
+    }
+
+    /// A record's names against this tuner's.
+    fn check_names(&self, tuner: &str, base: &str) -> Result<(), StateError> {
+        for (what, expected, found) in [
+            ("tuner", self.rule.name(), tuner),
+            ("base optimizer", self.base.name(), base),
+        ] {
+            if expected != found {
+                return Err(StateError::Mismatch {
+                    what,
+                    expected: expected.to_string(),
+                    found: found.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
+
+/// The bytes of a tuner's state: its names first (so that a record of another tuner is
+/// reported as such, not as undecodable), then its [`TunedRecord`]'s own bytes.
+type StateEnvelope = (String, String, Vec<u8>);
 
 fn nonfinite<M>(model: M, what: &'static str, value: f64) -> (M, Result<StepReport, StepError>) {
     (model, Err(StepError::NonFinite { what, value }))
 }
 
-impl<B, M, R> Tuner<B, M> for Tuned<B, R>
+impl<B, M, R, D> Tuner<B, M> for Tuned<B, R, D>
 where
     B: Backend,
     M: AutodiffModule<HvpBackend<B>>,
     R: LrRule<B>,
+    D: BaseDirection<B>,
 {
     fn step(&mut self, model: M, loss_fn: &LossFn<'_, B, M>) -> (M, Result<StepReport, StepError>) {
         let (loss, grad) = gradient(&model, loss_fn);
@@ -263,44 +416,23 @@ where
     }
 
     fn save_state(&self) -> Vec<u8> {
-        let mut rule = RuleState::default();
-        self.rule.save(&mut rule);
-        let (scalars, vectors) = rule.into_record_parts();
-        TunerRecord::<B> {
-            tuner: self.rule.name().to_string(),
-            base: self.base.name().to_string(),
-            steps: self.steps,
-            scalars,
-            vectors,
-            base_state: self.base.save(),
-        }
-        .to_bytes()
+        let record = self.to_record();
+        let (tuner, base) = (record.tuner.clone(), record.base.clone());
+        let inner = Recorder::<B>::record(&recorder(), record, ())
+            .expect("encoding a tuner record cannot fail");
+        let envelope: StateEnvelope = (tuner, base, inner);
+        Recorder::<B>::record(&recorder(), envelope, ())
+            .expect("encoding a tuner record cannot fail")
     }
 
     fn load_state(&mut self, bytes: &[u8]) -> Result<(), StateError> {
-        let record = TunerRecord::<B>::from_bytes(bytes)?;
-        if record.tuner != self.rule.name() {
-            return Err(StateError::Mismatch {
-                what: "tuner",
-                expected: self.rule.name().to_string(),
-                found: record.tuner,
-            });
-        }
-        if record.base != self.base.name() {
-            return Err(StateError::Mismatch {
-                what: "base optimizer",
-                expected: self.base.name().to_string(),
-                found: record.base,
-            });
-        }
-        let mut rule = self.rule.clone();
-        rule.load(&RuleState::from_record_parts(
-            record.scalars,
-            record.vectors,
-        ))?;
-        self.base.load(&record.base_state)?;
-        self.rule = rule;
-        self.steps = record.steps;
-        Ok(())
+        let decode = |e: burn::record::RecorderError| StateError::Decode(e.to_string());
+        let (tuner, base, inner): StateEnvelope =
+            Recorder::<B>::load(&recorder(), bytes.to_vec(), &Default::default())
+                .map_err(decode)?;
+        self.check_names(&tuner, &base)?;
+        let record =
+            Recorder::<B>::load(&recorder(), inner, &Default::default()).map_err(decode)?;
+        self.load_record(record)
     }
 }

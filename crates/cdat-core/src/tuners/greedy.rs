@@ -9,29 +9,49 @@
 //! its guards (each explained in the step's note): `gᵀu ≥ 0` gives `η = 0`; `uᵀHu < 0` (the
 //! model has no minimizer) uses `|uᵀHu|`; `uᵀHu = 0` gives `max_lr` if set, else `η = 0`;
 //! `η > max_lr` is capped. One gradient and one jet pass (`uᵀHu`, no tape) per step.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use cdat_core::tuners::{GradientDescentConfig, GreedyConfig, RuleConfig};
+//!
+//! let tuner = GreedyConfig::new().with_max_lr(Some(10.0)).init::<NdArray, _>(GradientDescentConfig::new());
+//! assert_eq!(tuner.lr_hint(), None); // known after the first step
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 
-use super::cdat::guarded_ratio;
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
+use super::guards::guarded_ratio;
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Greedy`].
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Config, Debug, PartialEq)]
 pub struct GreedyConfig {
     /// Optional cap on η (> 0).
+    #[config(default = "None")]
     pub max_lr: Option<f64>,
 }
 
-impl GreedyConfig {
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl Default for GreedyConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RuleConfig for GreedyConfig {
+    const NAME: &'static str = "greedy";
+    const USES_CURVATURE: bool = true;
+    type Rule<B: Backend> = Greedy;
+
+    fn validate(&self) -> Result<(), ConfigError> {
         check::optional_positive("greedy.max_lr", self.max_lr)
+    }
+
+    fn rule<B: Backend>(&self) -> Greedy {
+        Greedy::new(self.clone())
     }
 }
 
@@ -43,7 +63,7 @@ pub struct Greedy {
 }
 
 impl Greedy {
-    /// The rule (unvalidated; see [`GreedyConfig::validate`]).
+    /// The rule (unvalidated; see [`RuleConfig::validate`]).
     pub fn new(config: GreedyConfig) -> Self {
         Self {
             config,
@@ -53,8 +73,11 @@ impl Greedy {
 }
 
 impl<B: Backend> LrRule<B> for Greedy {
+    /// The last η.
+    type Record = Option<f64>;
+
     fn name(&self) -> &'static str {
-        "greedy"
+        GreedyConfig::NAME
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
@@ -91,13 +114,11 @@ impl<B: Backend> LrRule<B> for Greedy {
         self.last_lr
     }
 
-    fn save(&self, state: &mut RuleState<B>) {
-        state.put("last_lr", self.last_lr.unwrap_or(f64::NAN));
+    fn to_record(&self) -> Option<f64> {
+        self.last_lr
     }
 
-    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError> {
-        let last = state.get("last_lr")?;
-        self.last_lr = (!last.is_nan()).then_some(last);
-        Ok(())
+    fn load_record(&mut self, record: Option<f64>) {
+        self.last_lr = record;
     }
 }

@@ -10,42 +10,65 @@
 //! When successive directions agree (`u_{t−1}` still points downhill at `w_t`, so the cosine is
 //! negative) `η` grows; when the last step overshot it shrinks. `β ∈ [0, 1)` keeps `η > 0`.
 //! If a norm is zero the cosine is taken as 0 (η unchanged, noted).
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::optim::AdamConfig;
+//! use cdat_core::tuners::{HypergradientConfig, RuleConfig};
+//!
+//! let tuner = HypergradientConfig::new().with_initial_lr(1e-3).init::<NdArray, _>(AdamConfig::new());
+//! assert_eq!(tuner.lr_hint(), Some(1e-3));
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
+use burn::record::Record;
 use burn::tensor::backend::Backend;
 
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{on_device_of, RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
 use crate::curvature::HvpBackend;
 use crate::params::ParamVec;
 
 /// Hyperparameters of [`Hypergradient`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Config, Debug, PartialEq)]
 pub struct HypergradientConfig {
     /// `η_0 > 0`.
+    #[config(default = 1e-2)]
     pub initial_lr: f64,
     /// Hyper learning rate β in [0, 1).
+    #[config(default = 1e-2)]
     pub beta: f64,
 }
 
 impl Default for HypergradientConfig {
     fn default() -> Self {
-        Self {
-            initial_lr: 1e-2,
-            beta: 1e-2,
-        }
+        Self::new()
     }
 }
 
-impl HypergradientConfig {
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl RuleConfig for HypergradientConfig {
+    const NAME: &'static str = "hypergradient";
+    const LR_KEY: Option<&'static str> = Some("initial_lr");
+    type Rule<B: Backend> = Hypergradient<B>;
+
+    fn validate(&self) -> Result<(), ConfigError> {
         check::positive("hypergradient.initial_lr", self.initial_lr)?;
         check::in_unit_interval("hypergradient.beta", self.beta)
     }
+
+    fn rule<B: Backend>(&self) -> Hypergradient<B> {
+        Hypergradient::new(self.clone())
+    }
+}
+
+/// The state of [`Hypergradient`].
+#[derive(Record, Clone, Debug)]
+pub struct HypergradientRecord<B: Backend> {
+    /// The current η.
+    pub lr: f64,
+    /// The previous step's direction `u_{t−1}`.
+    pub prev_dir: Option<ParamVec<B>>,
 }
 
 /// `η ← η·(1 − β·cos(g_t, u_{t−1}))`.
@@ -57,7 +80,7 @@ pub struct Hypergradient<B: Backend> {
 }
 
 impl<B: Backend> Hypergradient<B> {
-    /// The rule (unvalidated; see [`HypergradientConfig::validate`]).
+    /// The rule (unvalidated; see [`RuleConfig::validate`]).
     pub fn new(config: HypergradientConfig) -> Self {
         Self {
             lr: config.initial_lr,
@@ -73,8 +96,10 @@ impl<B: Backend> Hypergradient<B> {
 }
 
 impl<B: Backend> LrRule<B> for Hypergradient<B> {
+    type Record = HypergradientRecord<B>;
+
     fn name(&self) -> &'static str {
-        "hypergradient"
+        HypergradientConfig::NAME
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
@@ -82,7 +107,7 @@ impl<B: Backend> LrRule<B> for Hypergradient<B> {
         ctx: &mut StepContext<'_, B, M>,
     ) -> Result<f64, StepError> {
         if let Some(prev) = self.prev_dir.take() {
-            let prev = on_device_of(prev, ctx.grad);
+            let prev = prev.on_device_of(ctx.grad);
             let norms = ctx.grad_norm * prev.norm();
             if norms > 0.0 {
                 let cos = ctx.grad.dot(&prev) / norms;
@@ -105,14 +130,15 @@ impl<B: Backend> LrRule<B> for Hypergradient<B> {
         Some(self.lr)
     }
 
-    fn save(&self, state: &mut RuleState<B>) {
-        state.put("lr", self.lr);
-        state.put_vec("prev_dir", self.prev_dir.as_ref());
+    fn to_record(&self) -> HypergradientRecord<B> {
+        HypergradientRecord {
+            lr: self.lr,
+            prev_dir: self.prev_dir.clone(),
+        }
     }
 
-    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError> {
-        self.lr = state.get("lr")?;
-        self.prev_dir = state.get_vec("prev_dir");
-        Ok(())
+    fn load_record(&mut self, record: HypergradientRecord<B>) {
+        self.lr = record.lr;
+        self.prev_dir = record.prev_dir;
     }
 }

@@ -20,50 +20,62 @@
 //!   `c₋ᴷ η₀` is taken anyway, as Optax does (or `η = 0` if its loss is not finite).
 //!
 //! A candidate whose loss is NaN or infinite fails the condition (it is backtracked from).
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::optim::AdamConfig;
+//! use cdat_core::tuners::{LinesearchConfig, RuleConfig};
+//!
+//! let tuner = LinesearchConfig::new().with_c_plus(f64::INFINITY).init::<NdArray, _>(AdamConfig::new());
+//! assert_eq!(tuner.rule().initial_lr(), 1.0); // η_max: no previous η
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Linesearch`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Config, Debug, PartialEq)]
 pub struct LinesearchConfig {
     /// Armijo constant `c` in (0, 1).
+    #[config(default = 1e-4)]
     pub c: f64,
     /// Backtracking factor `c₋` in (0, 1).
+    #[config(default = 0.8)]
     pub c_minus: f64,
     /// Growth factor `c₊ ≥ 1` of the initial guess (∞: restart at `η_max`).
+    #[config(default = 1.5)]
     pub c_plus: f64,
     /// `η_max > 0`.
+    #[config(default = 1.0)]
     pub max_lr: f64,
     /// Relaxation `δ ≥ 0` of the decrease condition.
+    #[config(default = 0.0)]
     pub delta: f64,
     /// Most backtracking steps `K` per search.
+    #[config(default = 30)]
     pub max_backtracks: usize,
 }
 
 impl Default for LinesearchConfig {
     fn default() -> Self {
-        Self {
-            c: 1e-4,
-            c_minus: 0.8,
-            c_plus: 1.5,
-            max_lr: 1.0,
-            delta: 0.0,
-            max_backtracks: 30,
-        }
+        Self::new()
     }
 }
 
-impl LinesearchConfig {
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl RuleConfig for LinesearchConfig {
+    const NAME: &'static str = "linesearch";
+    type Rule<B: Backend> = Linesearch;
+
+    fn rule<B: Backend>(&self) -> Linesearch {
+        Linesearch::new(self.clone())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
         check::in_open_unit("linesearch.c", self.c)?;
         check::in_open_unit("linesearch.c_minus", self.c_minus)?;
         if self.c_plus.is_nan() || self.c_plus < 1.0 {
@@ -87,7 +99,7 @@ pub struct Linesearch {
 }
 
 impl Linesearch {
-    /// The rule (unvalidated; see [`LinesearchConfig::validate`]).
+    /// The rule (unvalidated; see [`RuleConfig::validate`]).
     pub fn new(config: LinesearchConfig) -> Self {
         Self {
             config,
@@ -107,8 +119,11 @@ impl Linesearch {
 }
 
 impl<B: Backend> LrRule<B> for Linesearch {
+    /// The last accepted η.
+    type Record = Option<f64>;
+
     fn name(&self) -> &'static str {
-        "linesearch"
+        LinesearchConfig::NAME
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
@@ -155,13 +170,11 @@ impl<B: Backend> LrRule<B> for Linesearch {
         self.prev_lr
     }
 
-    fn save(&self, state: &mut RuleState<B>) {
-        state.put("prev_lr", self.prev_lr.unwrap_or(f64::NAN));
+    fn to_record(&self) -> Option<f64> {
+        self.prev_lr
     }
 
-    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError> {
-        let prev = state.get("prev_lr")?;
-        self.prev_lr = (!prev.is_nan()).then_some(prev);
-        Ok(())
+    fn load_record(&mut self, record: Option<f64>) {
+        self.prev_lr = record;
     }
 }

@@ -9,40 +9,52 @@
 //! gradient-descent one whatever the base: with another base direction the same `η` scales `u`.
 //! Guards (in the step's note): `f < f*` gives `η = 0` (the bound is wrong); `‖g‖ = 0`
 //! (stationary point) gives `η = 0`.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::optim::SgdConfig;
+//! use cdat_core::tuners::{PolyakConfig, RuleConfig};
+//!
+//! let tuner = PolyakConfig::new().with_f_min(0.1).init::<NdArray, _>(SgdConfig::new());
+//! assert_eq!(tuner.steps(), 0);
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Polyak`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Config, Debug, PartialEq)]
 pub struct PolyakConfig {
     /// `f*`, a lower bound of the loss (finite).
+    #[config(default = 0.0)]
     pub f_min: f64,
     /// `η_max > 0`.
+    #[config(default = 1.0)]
     pub max_lr: f64,
 }
 
 impl Default for PolyakConfig {
     fn default() -> Self {
-        Self {
-            f_min: 0.0,
-            max_lr: 1.0,
-        }
+        Self::new()
     }
 }
 
-impl PolyakConfig {
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+impl RuleConfig for PolyakConfig {
+    const NAME: &'static str = "polyak";
+    type Rule<B: Backend> = Polyak;
+
+    fn validate(&self) -> Result<(), ConfigError> {
         check::finite("polyak.f_min", self.f_min)?;
         check::positive("polyak.max_lr", self.max_lr)
+    }
+
+    fn rule<B: Backend>(&self) -> Polyak {
+        Polyak::new(self.clone())
     }
 }
 
@@ -54,7 +66,7 @@ pub struct Polyak {
 }
 
 impl Polyak {
-    /// The rule (unvalidated; see [`PolyakConfig::validate`]).
+    /// The rule (unvalidated; see [`RuleConfig::validate`]).
     pub fn new(config: PolyakConfig) -> Self {
         Self {
             config,
@@ -64,8 +76,11 @@ impl Polyak {
 }
 
 impl<B: Backend> LrRule<B> for Polyak {
+    /// The last η.
+    type Record = Option<f64>;
+
     fn name(&self) -> &'static str {
-        "polyak"
+        PolyakConfig::NAME
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
@@ -94,13 +109,11 @@ impl<B: Backend> LrRule<B> for Polyak {
         self.last_lr
     }
 
-    fn save(&self, state: &mut RuleState<B>) {
-        state.put("last_lr", self.last_lr.unwrap_or(f64::NAN));
+    fn to_record(&self) -> Option<f64> {
+        self.last_lr
     }
 
-    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError> {
-        let last = state.get("last_lr")?;
-        self.last_lr = (!last.is_nan()).then_some(last);
-        Ok(())
+    fn load_record(&mut self, record: Option<f64>) {
+        self.last_lr = record;
     }
 }

@@ -9,20 +9,29 @@
 //!
 //! for `W ≤ t ≤ T` (the decays reach 0 at the horizon `T` and stay there), where the warm-up is
 //! `η_t = η̄ · t / W` for `t < W` (step 0 takes η = 0, as Optax's `warmup_*_schedule`).
-//! `t` counts accepted steps.
+//! `t` counts accepted steps. Three tuners, one config each ([`WarmupConstantConfig`],
+//! [`LinearDecayConfig`], [`CosineConfig`]), one rule ([`Schedule`]).
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use cdat_core::tuners::{CosineConfig, GradientDescentConfig, RuleConfig};
+//!
+//! let config = CosineConfig::new().with_peak_lr(1.0).with_warmup_fraction(0.0).with_horizon(4);
+//! let tuner = config.init::<NdArray, _>(GradientDescentConfig::new());
+//! assert_eq!(tuner.lr_hint(), Some(1.0));
+//! assert!((tuner.rule().lr_at(2) - 0.5).abs() < 1e-12);
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
 use crate::curvature::HvpBackend;
 
 /// What follows the warm-up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScheduleKind {
     /// Constant at the peak.
     WarmupConstant,
@@ -32,78 +41,125 @@ pub enum ScheduleKind {
     Cosine,
 }
 
-impl ScheduleKind {
-    /// The tuner name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::WarmupConstant => "warmup-constant",
-            Self::LinearDecay => "linear-decay",
-            Self::Cosine => "cosine",
+/// One config per schedule kind, with the same fields and checks.
+macro_rules! schedule_config {
+    ($(#[$doc:meta])* $config:ident, $kind:ident, $name:literal) => {
+        $(#[$doc])*
+        #[derive(Config, Debug, PartialEq)]
+        pub struct $config {
+            /// The peak η̄ > 0.
+            #[config(default = 1e-2)]
+            pub peak_lr: f64,
+            /// Fraction of the horizon spent warming up, in [0, 1].
+            #[config(default = 0.1)]
+            pub warmup_fraction: f64,
+            /// The horizon T ≥ 1 (total steps).
+            #[config(default = 1000)]
+            pub horizon: usize,
         }
-    }
+
+        impl Default for $config {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl RuleConfig for $config {
+            const NAME: &'static str = $name;
+            const LR_KEY: Option<&'static str> = Some("peak_lr");
+            type Rule<B: Backend> = Schedule;
+
+            fn validate(&self) -> Result<(), ConfigError> {
+                validate($name, self.peak_lr, self.warmup_fraction, self.horizon)
+            }
+
+            fn rule<B: Backend>(&self) -> Schedule {
+                Schedule::new(ScheduleKind::$kind, $name, self.peak_lr, self.warmup_fraction, self.horizon)
+            }
+
+            fn horizon_mut(&mut self) -> Option<&mut usize> {
+                Some(&mut self.horizon)
+            }
+        }
+    };
 }
 
-/// Hyperparameters of a [`Schedule`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ScheduleConfig {
-    /// The peak η̄ > 0.
-    pub peak_lr: f64,
-    /// Fraction of the horizon spent warming up, in [0, 1].
-    pub warmup_fraction: f64,
-    /// The horizon T ≥ 1 (total steps).
-    pub horizon: usize,
-}
+schedule_config!(
+    /// Hyperparameters of the warm-up then constant [`Schedule`].
+    WarmupConstantConfig,
+    WarmupConstant,
+    "warmup-constant"
+);
+schedule_config!(
+    /// Hyperparameters of the warm-up then linear decay [`Schedule`].
+    LinearDecayConfig,
+    LinearDecay,
+    "linear-decay"
+);
+schedule_config!(
+    /// Hyperparameters of the warm-up then cosine decay [`Schedule`].
+    CosineConfig,
+    Cosine,
+    "cosine"
+);
 
-impl Default for ScheduleConfig {
-    fn default() -> Self {
-        Self {
-            peak_lr: 1e-2,
-            warmup_fraction: 0.1,
-            horizon: 1000,
-        }
+/// The checks every schedule config shares; errors name the field under `name`.
+fn validate(
+    name: &str,
+    peak_lr: f64,
+    warmup_fraction: f64,
+    horizon: usize,
+) -> Result<(), ConfigError> {
+    check::positive_named(format!("{name}.peak_lr"), peak_lr)?;
+    check::in_closed_unit_named(format!("{name}.warmup_fraction"), warmup_fraction)?;
+    if horizon == 0 {
+        return Err(ConfigError::Invalid {
+            field: format!("{name}.horizon"),
+            value: "0".to_string(),
+            reason: "must be at least 1 step".to_string(),
+        });
     }
-}
-
-impl ScheduleConfig {
-    /// Checks the ranges; errors name the field under `prefix` (the tuner name).
-    pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
-        check::positive_named(format!("{prefix}.peak_lr"), self.peak_lr)?;
-        check::in_closed_unit_named(format!("{prefix}.warmup_fraction"), self.warmup_fraction)?;
-        if self.horizon == 0 {
-            return Err(ConfigError::Invalid {
-                field: format!("{prefix}.horizon"),
-                value: "0".to_string(),
-                reason: "must be at least 1 step".to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    /// The warm-up length `W = round(warmup_fraction · T)`.
-    pub fn warmup_steps(&self) -> usize {
-        (self.warmup_fraction * self.horizon as f64).round() as usize
-    }
+    Ok(())
 }
 
 /// A warm-up + decay schedule.
 #[derive(Clone, Debug)]
 pub struct Schedule {
     kind: ScheduleKind,
-    config: ScheduleConfig,
+    name: &'static str,
+    peak_lr: f64,
+    warmup: usize,
+    horizon: usize,
 }
 
 impl Schedule {
-    /// The rule (unvalidated; see [`ScheduleConfig::validate`]).
-    pub fn new(kind: ScheduleKind, config: ScheduleConfig) -> Self {
-        Self { kind, config }
+    /// The rule (unvalidated); the warm-up lasts `W = round(warmup_fraction · horizon)` steps.
+    pub fn new(
+        kind: ScheduleKind,
+        name: &'static str,
+        peak_lr: f64,
+        warmup_fraction: f64,
+        horizon: usize,
+    ) -> Self {
+        Self {
+            kind,
+            name,
+            peak_lr,
+            warmup: (warmup_fraction * horizon as f64).round() as usize,
+            horizon,
+        }
+    }
+
+    /// The warm-up length `W`.
+    pub fn warmup_steps(&self) -> usize {
+        self.warmup
     }
 
     /// `η_t`.
     pub fn lr_at(&self, t: usize) -> f64 {
-        let peak = self.config.peak_lr;
-        let horizon = self.config.horizon;
-        let warmup = self.config.warmup_steps().min(horizon);
+        let peak = self.peak_lr;
+        let horizon = self.horizon;
+        let warmup = self.warmup.min(horizon);
         if t < warmup {
             return peak * t as f64 / warmup as f64;
         }
@@ -122,8 +178,10 @@ impl Schedule {
 }
 
 impl<B: Backend> LrRule<B> for Schedule {
+    type Record = ();
+
     fn name(&self) -> &'static str {
-        self.kind.name()
+        self.name
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
@@ -137,9 +195,7 @@ impl<B: Backend> LrRule<B> for Schedule {
         Some(self.lr_at(steps))
     }
 
-    fn save(&self, _state: &mut RuleState<B>) {}
+    fn to_record(&self) {}
 
-    fn load(&mut self, _state: &RuleState<B>) -> Result<(), StateError> {
-        Ok(())
-    }
+    fn load_record(&mut self, _record: ()) {}
 }

@@ -11,48 +11,74 @@
 //! Guards (in the step's note): `λmax < 0` (no direction of positive curvature: the loss is
 //! locally concave) uses `|λmax|`; `λmax = 0` gives `max_lr` if set, else `η = 0`;
 //! `η > max_lr` is capped. Costs `iterations` HVPs per step (reported).
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::optim::SgdConfig;
+//! use cdat_core::tuners::{RuleConfig, SharpnessConfig};
+//!
+//! let tuner = SharpnessConfig::new().with_sigma(2.0).init::<NdArray, _>(SgdConfig::new());
+//! assert_eq!(tuner.rule().last_sharpness(), None); // measured at the first step
+//! ```
 
+use burn::config::Config;
 use burn::module::AutodiffModule;
+use burn::record::Record;
 use burn::tensor::backend::Backend;
 
-use super::cdat::guarded_ratio;
-use super::config::{check, ConfigError};
-use super::driver::{LrRule, StepContext};
-use super::state::{on_device_of, RuleState, StateError};
-use super::StepError;
+use super::driver::{LrRule, RuleConfig, StepContext};
+use super::error::{check, ConfigError, StepError};
+use super::guards::guarded_ratio;
 use crate::curvature::HvpBackend;
 use crate::params::ParamVec;
 use crate::spectrum::PowerIterationConfig;
 
 /// Hyperparameters of [`SharpnessRule`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Config, Debug, PartialEq)]
 pub struct SharpnessConfig {
     /// σ > 0.
+    #[config(default = 1.0)]
     pub sigma: f64,
-    /// Most Lanczos steps (HVPs) per tuner step, ≥ 1.
+    /// Most Lanczos steps (HVPs) per tuner step, ≥ 1 (the default of
+    /// [`PowerIterationConfig`]).
+    #[config(default = 20)]
     pub max_iters: usize,
-    /// Relative tolerance on consecutive λmax estimates, > 0.
+    /// Relative tolerance on consecutive λmax estimates, > 0 (the default of
+    /// [`PowerIterationConfig`]).
+    #[config(default = 1e-3)]
     pub rel_tol: f64,
     /// Optional cap on η (> 0).
+    #[config(default = "None")]
     pub max_lr: Option<f64>,
 }
 
 impl Default for SharpnessConfig {
     fn default() -> Self {
-        let p = PowerIterationConfig::default();
-        Self {
-            sigma: 1.0,
-            max_iters: p.max_iters,
-            rel_tol: p.rel_tol,
-            max_lr: None,
-        }
+        Self::new()
     }
 }
 
-impl SharpnessConfig {
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+/// The state of [`SharpnessRule`].
+#[derive(Record, Clone, Debug)]
+pub struct SharpnessRecord<B: Backend> {
+    /// The last η.
+    pub last_lr: Option<f64>,
+    /// The last λmax.
+    pub last_sharpness: Option<f64>,
+    /// The last eigenvector (the next measurement's warm start).
+    pub eigenvector: Option<ParamVec<B>>,
+}
+
+impl RuleConfig for SharpnessConfig {
+    const NAME: &'static str = "sharpness";
+    const USES_CURVATURE: bool = true;
+    type Rule<B: Backend> = SharpnessRule<B>;
+
+    fn rule<B: Backend>(&self) -> SharpnessRule<B> {
+        SharpnessRule::new(self.clone())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
         check::positive("sharpness.sigma", self.sigma)?;
         if self.max_iters == 0 {
             return Err(ConfigError::invalid(
@@ -76,7 +102,7 @@ pub struct SharpnessRule<B: Backend> {
 }
 
 impl<B: Backend> SharpnessRule<B> {
-    /// The rule (unvalidated; see [`SharpnessConfig::validate`]).
+    /// The rule (unvalidated; see [`RuleConfig::validate`]).
     pub fn new(config: SharpnessConfig) -> Self {
         Self {
             config,
@@ -93,15 +119,17 @@ impl<B: Backend> SharpnessRule<B> {
 }
 
 impl<B: Backend> LrRule<B> for SharpnessRule<B> {
+    type Record = SharpnessRecord<B>;
+
     fn name(&self) -> &'static str {
-        "sharpness"
+        SharpnessConfig::NAME
     }
 
     fn choose<M: AutodiffModule<HvpBackend<B>>>(
         &mut self,
         ctx: &mut StepContext<'_, B, M>,
     ) -> Result<f64, StepError> {
-        let start = self.eigenvector.take().map(|v| on_device_of(v, ctx.grad));
+        let start = self.eigenvector.take().map(|v| v.on_device_of(ctx.grad));
         let config = PowerIterationConfig {
             max_iters: self.config.max_iters,
             rel_tol: self.config.rel_tol,
@@ -136,18 +164,17 @@ impl<B: Backend> LrRule<B> for SharpnessRule<B> {
         self.last_lr
     }
 
-    fn save(&self, state: &mut RuleState<B>) {
-        state.put("last_lr", self.last_lr.unwrap_or(f64::NAN));
-        state.put("last_sharpness", self.last_sharpness.unwrap_or(f64::NAN));
-        state.put_vec("eigenvector", self.eigenvector.as_ref());
+    fn to_record(&self) -> SharpnessRecord<B> {
+        SharpnessRecord {
+            last_lr: self.last_lr,
+            last_sharpness: self.last_sharpness,
+            eigenvector: self.eigenvector.clone(),
+        }
     }
 
-    fn load(&mut self, state: &RuleState<B>) -> Result<(), StateError> {
-        let last = state.get("last_lr")?;
-        self.last_lr = (!last.is_nan()).then_some(last);
-        let s = state.get("last_sharpness")?;
-        self.last_sharpness = (!s.is_nan()).then_some(s);
-        self.eigenvector = state.get_vec("eigenvector");
-        Ok(())
+    fn load_record(&mut self, record: SharpnessRecord<B>) {
+        self.last_lr = record.last_lr;
+        self.last_sharpness = record.last_sharpness;
+        self.eigenvector = record.eigenvector;
     }
 }
