@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use common::{
-    assert_ok, assert_user_error, bin, metrics, run, run_fast, s, summary, text, FAST,
-};
+use common::{assert_ok, assert_user_error, bin, metrics, run, run_fast, s, summary, text, FAST};
 
 fn out_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
     tmp.path().join(name)

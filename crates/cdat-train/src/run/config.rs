@@ -1,201 +1,23 @@
 //! The run configuration: TOML file + command-line overrides + defaults, validated.
 //!
 //! Layering: built-in defaults < `--config FILE` < flags. The resolved configuration is what a
-//! run saves as `config.toml` and what `--resume` compares against.
+//! run saves as `config.toml` and what `--resume` compares against. The sections other than
+//! the optimizer and the tuner are in `sections`.
+
+mod sections;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::error::UserError;
-use crate::tuner_setup::{self, BaseConfig, TunerConfig};
+pub use self::sections::{
+    BackendChoice, DataSection, LossKind, ModelSection, OutputSection, Precision, SharpnessSection,
+    TrainSection,
+};
+use crate::run::error::UserError;
+use crate::run::tuner_setup::{self, BaseConfig, TunerConfig};
 use cdat_core::curvature::CurvatureMethod;
-
-/// Which compute backend runs the training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum BackendChoice {
-    /// wgpu when a device answers, else ndarray (with a one-line notice).
-    #[default]
-    Auto,
-    /// The CPU backend (burn-ndarray).
-    Ndarray,
-    /// The GPU backend through wgpu (Vulkan on Linux).
-    Wgpu,
-}
-
-impl BackendChoice {
-    /// The name as written in configs and flags.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendChoice::Auto => "auto",
-            BackendChoice::Ndarray => "ndarray",
-            BackendChoice::Wgpu => "wgpu",
-        }
-    }
-}
-
-/// Floating-point precision of the parameters and activations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Precision {
-    /// 32-bit floats (every backend).
-    #[default]
-    F32,
-    /// 64-bit floats (refused for now: Burn 0.21 keeps the f32 dtype of the data).
-    F64,
-}
-
-/// The training loss.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum LossKind {
-    /// Mean cross-entropy of the logits (next-token cross-entropy for the language model).
-    #[default]
-    CrossEntropy,
-    /// Half squared error against one-hot targets (image classifiers only).
-    Mse,
-}
-
-/// Data set, where its files are, and which part of it to use.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DataSection {
-    /// `mnist`, `cifar10` or `tinyshakespeare`.
-    pub dataset: String,
-    /// Folder holding the data set's official files; for MNIST, absent = the small subset
-    /// shipped with the project (2,048 train / 512 test images).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dir: Option<PathBuf>,
-    /// Number of training examples to keep (class-balanced for images, chosen with `seed`);
-    /// absent = all.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub train_subset: Option<usize>,
-    /// Number of test examples to keep; absent = all.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_subset: Option<usize>,
-    /// Standardize images per channel with the training statistics (else pixels in [0, 1]).
-    pub standardize: bool,
-    /// Characters per block (text only).
-    pub block_size: usize,
-}
-
-impl Default for DataSection {
-    fn default() -> Self {
-        Self {
-            dataset: "mnist".into(),
-            dir: None,
-            train_subset: None,
-            test_subset: None,
-            standardize: false,
-            block_size: 128,
-        }
-    }
-}
-
-/// Model name and overrides of its default configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ModelSection {
-    /// One of `cdat_models::registry::MODEL_NAMES`.
-    pub name: String,
-    /// Fields of the model's configuration to change from its defaults (e.g. `hidden = [64]`
-    /// for the MLP); the full configuration is saved as `model.json` in the run folder.
-    #[serde(skip_serializing_if = "toml::Table::is_empty")]
-    pub config: toml::Table,
-}
-
-impl Default for ModelSection {
-    fn default() -> Self {
-        Self {
-            name: "mlp".into(),
-            config: toml::Table::new(),
-        }
-    }
-}
-
-/// Length of the run and batching.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainSection {
-    /// Number of steps (updates); exclusive with `epochs`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub steps: Option<usize>,
-    /// Number of epochs (passes over the training set); exclusive with `steps`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub epochs: Option<usize>,
-    /// Examples per mini-batch; absent = full batch (the whole training set every step).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub batch_size: Option<usize>,
-    /// Evaluate train/test accuracy and loss every this many steps (0 = never; the first and
-    /// last steps are always evaluated otherwise).
-    pub eval_every: usize,
-    /// Examples per forward pass during evaluation.
-    pub eval_batch_size: usize,
-    /// Stop as diverged when the loss exceeds this multiple of the initial loss (NaN or
-    /// infinite losses always stop the run).
-    pub divergence_factor: f64,
-}
-
-impl Default for TrainSection {
-    fn default() -> Self {
-        Self {
-            steps: None,
-            epochs: None,
-            batch_size: None,
-            eval_every: 10,
-            eval_batch_size: 1024,
-            divergence_factor: 100.0,
-        }
-    }
-}
-
-/// Sharpness (λmax of the Hessian) tracking by power iteration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SharpnessSection {
-    /// Measure λmax every this many steps (0 = never; otherwise also at the first and last
-    /// steps).
-    pub every: usize,
-    /// Most Hessian-vector products per measurement.
-    pub max_iters: usize,
-    /// Stop when consecutive estimates differ by at most `rel_tol · |λ|`.
-    pub rel_tol: f64,
-}
-
-impl Default for SharpnessSection {
-    fn default() -> Self {
-        Self {
-            every: 10,
-            max_iters: 20,
-            rel_tol: 1e-3,
-        }
-    }
-}
-
-/// Where results go.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OutputSection {
-    /// Output folder; absent = `runs/<date>-<time>-<model>-<tuner>`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dir: Option<PathBuf>,
-    /// Write a checkpoint every this many steps (0 = only at the end).
-    pub checkpoint_every: usize,
-    /// Render PNG and SVG plots at the end of the run.
-    pub plots: bool,
-}
-
-impl Default for OutputSection {
-    fn default() -> Self {
-        Self {
-            dir: None,
-            checkpoint_every: 50,
-            plots: true,
-        }
-    }
-}
 
 /// Everything a run needs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -672,75 +494,4 @@ impl DatasetKindExt for cdat_data::DatasetKind {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_config_round_trips_through_toml() {
-        let c = RunConfig::default();
-        let text = c.to_toml_string().unwrap();
-        assert_eq!(RunConfig::from_toml_str(&text).unwrap(), c);
-        assert!(
-            text.contains("[tuner]") && text.contains("name = \"cdat\""),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn key_values_parse_as_toml() {
-        assert_eq!(
-            parse_key_value("beta=0.9").unwrap(),
-            ("beta".into(), toml::Value::Float(0.9))
-        );
-        assert_eq!(
-            parse_key_value("hidden=[64, 32]").unwrap().1,
-            toml::Value::Array(vec![64.into(), 32.into()])
-        );
-        assert_eq!(
-            parse_key_value("activation=gelu").unwrap().1,
-            toml::Value::String("gelu".into())
-        );
-        assert!(parse_key_value("novalue").is_err());
-    }
-
-    #[test]
-    fn set_field_changes_a_hyperparameter_and_rejects_unknown_ones() {
-        let t = TunerConfig::default();
-        let t2: TunerConfig = set_field(&t, "sigma", toml::Value::Float(1.0), "--sigma").unwrap();
-        assert_eq!(
-            toml::Value::try_from(&t2).unwrap().get("sigma"),
-            Some(&toml::Value::Float(1.0))
-        );
-        let t3: TunerConfig =
-            set_field(&t, "max_lr", toml::Value::Float(3.0), "--tuner-set").unwrap();
-        assert_eq!(
-            toml::Value::try_from(&t3).unwrap().get("max_lr"),
-            Some(&toml::Value::Float(3.0))
-        );
-        let e = set_field(&t, "nope", toml::Value::Float(1.0), "--tuner-set").unwrap_err();
-        assert!(format!("{e:#}").contains("nope"), "{e:#}");
-    }
-
-    #[test]
-    fn differing_keys_are_dotted_paths() {
-        let a = RunConfig::default();
-        let mut b = a.clone();
-        b.seed = 3;
-        b.train.steps = Some(10);
-        assert_eq!(
-            a.differing_keys(&b),
-            vec!["seed".to_string(), "train.steps".to_string()]
-        );
-        assert!(a
-            .resume_identity()
-            .differing_keys(
-                &{
-                    let mut c = a.clone();
-                    c.train.steps = Some(99);
-                    c
-                }
-                .resume_identity()
-            )
-            .is_empty());
-    }
-}
+mod tests;

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use burn::tensor::backend::Backend;
 
-use crate::config::{BackendChoice, Precision};
-use crate::error::UserError;
+use crate::run::config::{BackendChoice, Precision};
+use crate::run::error::UserError;
 
 /// The apt line that installs a software Vulkan driver on Debian/Ubuntu.
 pub const VULKAN_APT_LINE: &str = "apt-get install mesa-vulkan-drivers";

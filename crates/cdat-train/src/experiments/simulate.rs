@@ -5,29 +5,15 @@
 //! one summary line per scenario.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use cdat_core::dynamics::{self, paper, CdatRecord, Options, Outcome, Record, Trajectory};
-use clap::Args;
-use plotters::coord::Shift;
-use plotters::prelude::*;
 
-use crate::error::UserError;
-use crate::plot::{padded_ranges, register_font, BLUE, FAMILY, GREEN, GREY, RED};
-
-/// Options of `cdat-train simulate`.
-#[derive(Debug, Clone, Args)]
-pub struct SimulateArgs {
-    /// Output folder (created if needed): <scenario>.csv, <scenario>.png, <scenario>.svg for
-    /// each scenario, and summary.csv. Existing files of the same names are replaced.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Number of steps of each scenario (the CSVs have N + 1 rows: t = 0..=N); at most
-    /// 100,000 (measured at 100,000: 142 MB of files, 124 MB of memory, 1 s).
-    #[arg(long, value_name = "N", default_value_t = 2_000)]
-    pub steps: usize,
-}
+use crate::cli::simulate::SimulateArgs;
+use crate::plot::stacked::{render_stacked, StackedPanel};
+use crate::plot::style::{BLUE, GREEN, RED};
+use crate::run::error::UserError;
 
 /// Longest run accepted: the trajectories are held in memory and written whole, about 1.5 kB
 /// of CSV/SVG and 1 kB of memory per step for the four scenarios (measured: 10⁶ steps wrote
@@ -255,17 +241,8 @@ fn write_csv(s: &Scenario, path: &Path) -> Result<()> {
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
-/// One panel: a curve and an optional dashed reference curve.
-struct Panel {
-    label: &'static str,
-    curve: Vec<(f64, f64)>,
-    color: RGBColor,
-    reference: Option<(&'static str, Vec<(f64, f64)>)>,
-    log_y: bool,
-}
-
+/// The figure of a scenario: λ with 2/η, η, and y with the edge of stability at 0.
 fn render(s: &Scenario, dir: &Path) -> Result<()> {
-    register_font();
     let eta = s.column("eta");
     let two_over_eta: Vec<(f64, f64)> = eta
         .iter()
@@ -277,21 +254,21 @@ fn render(s: &Scenario, dir: &Path) -> Result<()> {
         _ => Vec::new(),
     };
     let panels = [
-        Panel {
+        StackedPanel {
             label: "sharpness λ",
             curve: s.column("lambda"),
             color: RED,
             reference: Some(("2/η", two_over_eta)),
             log_y: false,
         },
-        Panel {
+        StackedPanel {
             label: "learning rate η",
             curve: eta,
             color: GREEN,
             reference: None,
             log_y: true,
         },
-        Panel {
+        StackedPanel {
             label: "y = ηλ − 2",
             curve: s.column("y"),
             color: BLUE,
@@ -299,144 +276,5 @@ fn render(s: &Scenario, dir: &Path) -> Result<()> {
             log_y: false,
         },
     ];
-    let png = dir.join(format!("{}.png", s.name));
-    {
-        let root = BitMapBackend::new(&png, (1000, 1100)).into_drawing_area();
-        figure(&root, s.title, &panels)?;
-        root.present()
-            .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
-    }
-    let svg = dir.join(format!("{}.svg", s.name));
-    {
-        let root = SVGBackend::new(&svg, (1000, 1100)).into_drawing_area();
-        figure(&root, s.title, &panels)?;
-        root.present()
-            .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
-    }
-    Ok(())
-}
-
-fn figure<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    title: &str,
-    panels: &[Panel],
-) -> Result<()> {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
-    root.fill(&WHITE).map_err(e)?;
-    let root = root.titled(title, (FAMILY, 26)).map_err(e)?;
-    for (area, p) in root.split_evenly((panels.len(), 1)).iter().zip(panels) {
-        draw(area, p)?;
-    }
-    Ok(())
-}
-
-fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<()> {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
-    let tf = |y: f64| if p.log_y { y.log10() } else { y };
-    let keep = |pts: &[(f64, f64)]| -> Vec<(f64, f64)> {
-        pts.iter()
-            .filter(|(_, y)| y.is_finite() && (!p.log_y || *y > 0.0))
-            .map(|&(x, y)| (x, tf(y)))
-            .collect()
-    };
-    let curve = keep(&p.curve);
-    let reference = p.reference.as_ref().map(|(l, pts)| (*l, keep(pts)));
-    let mut all = curve.clone();
-    if let Some((_, r)) = &reference {
-        all.extend(r.iter().copied());
-    }
-    if all.is_empty() {
-        return Ok(());
-    }
-    let (mut x0, mut x1) = all
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), q| (a.min(q.0), b.max(q.0)));
-    // The vertical range ignores the first 1 % of the steps (CDAT's one-step warm-up from
-    // η_0 would flatten everything else); points outside it are drawn at its border.
-    let skip = x0 + ((x1 - x0) * 0.01).ceil().max(1.0);
-    let settled: Vec<&(f64, f64)> = all.iter().filter(|q| q.0 >= skip).collect();
-    let ranged: Vec<&(f64, f64)> = if settled.is_empty() {
-        all.iter().collect()
-    } else {
-        settled
-    };
-    let (mut y0, mut y1) = ranged
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), q| (a.min(q.1), b.max(q.1)));
-    ((x0, x1), (y0, y1)) = padded_ranges((x0, x1), (y0, y1));
-    let clamp = |pts: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
-        pts.into_iter().map(|(x, y)| (x, y.clamp(y0, y1))).collect()
-    };
-    let curve = clamp(curve);
-    let reference = reference.map(|(l, pts)| (l, clamp(pts)));
-    let span = y1 - y0;
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(e)?;
-    let log_y = p.log_y;
-    let y_fmt = move |v: &f64| {
-        let y = if log_y { 10f64.powf(*v) } else { *v };
-        let a = y.abs();
-        if a <= 1e-9 * span.abs() {
-            "0".to_string()
-        } else if !(1e-3..1e4).contains(&a) {
-            format!("{y:.1e}")
-        } else if a >= 100.0 {
-            format!("{y:.0}")
-        } else if a >= 1.0 {
-            format!("{y:.2}")
-        } else {
-            format!("{y:.3}")
-        }
-    };
-    chart
-        .configure_mesh()
-        .x_desc("step t")
-        .y_desc(if log_y {
-            format!("{} (log scale)", p.label)
-        } else {
-            p.label.to_string()
-        })
-        .label_style((FAMILY, 15))
-        .axis_desc_style((FAMILY, 17))
-        .y_label_formatter(&y_fmt)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(e)?;
-    if let Some((label, pts)) = reference {
-        if !pts.is_empty() {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    pts,
-                    8,
-                    6,
-                    ShapeStyle::from(&GREY).stroke_width(2),
-                ))
-                .map_err(e)?
-                .label(label)
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY.stroke_width(2)));
-        }
-    }
-    let color = p.color;
-    chart
-        .draw_series(LineSeries::new(
-            curve,
-            ShapeStyle::from(&color).stroke_width(2),
-        ))
-        .map_err(e)?
-        .label(p.label)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FAMILY, 15))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(e)?;
-    Ok(())
+    render_stacked(dir, s.name, s.title, &panels)
 }

@@ -20,7 +20,7 @@ impl UserError {
 /// A run stopped by SIGINT/SIGTERM (its checkpoint and summary were written); the binary exits
 /// with 128 + the signal number.
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted by {}", crate::interrupt::signal_name(*signal))]
+#[error("interrupted by {}", crate::run::interrupt::signal_name(*signal))]
 pub struct Interrupted {
     /// The signal number.
     pub signal: i32,
@@ -35,7 +35,7 @@ pub const EXIT_FAILURE: u8 = 1;
 /// is (or wraps) a [`UserError`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if let Some(i) = err.chain().find_map(|e| e.downcast_ref::<Interrupted>()) {
-        crate::interrupt::exit_status(i.signal)
+        crate::run::interrupt::exit_status(i.signal)
     } else if err.chain().any(|e| e.downcast_ref::<UserError>().is_some()) {
         EXIT_USAGE
     } else {

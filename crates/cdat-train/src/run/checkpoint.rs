@@ -21,7 +21,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::error::UserError;
+use crate::run::error::UserError;
 
 const MAGIC: &[u8; 8] = b"CDATCKPT";
 const VERSION: u32 = 2;
@@ -66,12 +66,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The configuration text a checkpoint is tied to: what `--resume` may not change
 /// (`RunConfig::resume_identity`), as TOML.
-pub fn config_identity_text(config: &crate::config::RunConfig) -> Result<String> {
+pub fn config_identity_text(config: &crate::run::config::RunConfig) -> Result<String> {
     config.resume_identity().to_toml_string()
 }
 
 /// SHA-256 (hex) of [`config_identity_text`].
-pub fn config_hash(config: &crate::config::RunConfig) -> Result<String> {
+pub fn config_hash(config: &crate::run::config::RunConfig) -> Result<String> {
     Ok(sha256_hex(config_identity_text(config)?.as_bytes()))
 }
 

@@ -5,15 +5,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use cdat_models::ModelConfig;
 
-use crate::backend::{self, Resolved};
-use crate::checkpoint::{self, Checkpoint, CheckpointState};
-use crate::config::RunConfig;
-use crate::data::{resolve_model_config, RunData};
-use crate::error::UserError;
-use crate::lock::{self, RunLock};
-use crate::metrics;
-use crate::trainer::{ResumeFrom, RunResult, TrainJob};
-use crate::tuner_setup;
+use crate::run::backend::{self, Resolved};
+use crate::run::checkpoint::{self, Checkpoint, CheckpointState};
+use crate::run::config::RunConfig;
+use crate::run::data::{resolve_model_config, RunData};
+use crate::run::error::UserError;
+use crate::run::lock::{self, RunLock};
+use crate::run::metrics;
+use crate::run::training::job::{ResumeFrom, RunResult, TrainJob};
+use crate::run::tuner_setup;
 
 /// Files a run writes into its folder (what `--force` removes).
 pub const RUN_FILES: &[&str] = &[
@@ -382,7 +382,7 @@ pub fn report(result: &RunResult) -> String {
         };
         format!(
             "Run interrupted by {} after {} of {} steps ({:.1} s on {}); {resume}.",
-            crate::interrupt::signal_name(sig),
+            crate::run::interrupt::signal_name(sig),
             s.steps_recorded,
             s.steps_planned,
             s.total_time_s,

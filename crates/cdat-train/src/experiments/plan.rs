@@ -1,69 +1,20 @@
-//! `cdat-train reproduce`: runs the experiments of a reproduction plan (`experiments/paper/
-//! plan.toml`), one output folder per run, then writes the report (tables, plots, `REPORT.md`)
-//! from the runs' `metrics.jsonl` (see [`crate::report`]).
+//! A reproduction plan (`experiments/paper/plan.toml`) and where its runs and report go.
 //!
 //! A plan lists suites (a model/data pair with a base config file) and, per suite, runs given as
-//! command-line options on top of that file, optionally expanded over a grid. Runs whose folder
-//! already holds a `summary.json` of the same configuration are not run again, so an interrupted
-//! reproduction continues where it stopped.
+//! command-line options on top of that file, optionally expanded over a grid; each expanded run
+//! resolves to the configuration of one training run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use clap::{Args, Parser};
+use anyhow::Result;
+use clap::Parser;
 use serde::Deserialize;
 
-use crate::cli::TrainArgs;
-use crate::config::RunConfig;
-use crate::data::RunData;
-use crate::error::UserError;
-use crate::metrics::Summary;
-use crate::run::{self, RunOptions};
-
-/// Options of `cdat-train reproduce`.
-#[derive(Debug, Clone, Args)]
-pub struct ReproduceArgs {
-    /// The reproduction plan (TOML); config paths in it are relative to its folder.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "experiments/paper/plan.toml"
-    )]
-    pub plan: PathBuf,
-    /// Run the seconds-long version of every experiment (the plan's `quick` options: a few
-    /// steps on tiny subsets). Checks the pipeline, not the science.
-    #[arg(long)]
-    pub quick: bool,
-    /// Folder of the data sets as laid out by `scripts/fetch-datasets.sh DIR` (DIR/mnist,
-    /// DIR/cifar10, DIR/tinyshakespeare).
-    #[arg(long, value_name = "DIR", default_value = "data")]
-    pub data_root: PathBuf,
-    /// Folder for the runs (one sub-folder per suite and run) [default: runs/paper, or
-    /// runs/paper-quick with --quick].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Folder for the tables and plots [default: experiments/results, or <out>/results with
-    /// --quick].
-    #[arg(long, value_name = "DIR")]
-    pub results: Option<PathBuf>,
-    /// The report file [default: experiments/REPORT.md, or <out>/REPORT.md with --quick].
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Only the suites named (comma-separated); the report still covers every suite that has
-    /// runs on disk.
-    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
-    pub only: Vec<String>,
-    /// Do not train: only rebuild the report from the runs on disk.
-    #[arg(long)]
-    pub report_only: bool,
-    /// Run again even the runs whose folder already holds a finished run of the same config.
-    #[arg(long)]
-    pub force: bool,
-    /// Hide the per-run progress bars.
-    #[arg(long)]
-    pub no_progress: bool,
-}
+use crate::cli::reproduce::ReproduceArgs;
+use crate::cli::train::TrainArgs;
+use crate::run::config::RunConfig;
+use crate::run::error::UserError;
 
 /// A reproduction plan.
 #[derive(Debug, Clone, Deserialize)]
@@ -227,17 +178,17 @@ pub struct Layout {
     pub report: PathBuf,
 }
 
-impl ReproduceArgs {
-    /// The folders, with the defaults of the mode.
-    pub fn layout(&self) -> Layout {
-        let out = self.out.clone().unwrap_or_else(|| {
-            PathBuf::from(if self.quick {
+impl Layout {
+    /// The folders of `args`, with the defaults of the mode.
+    pub fn of(args: &ReproduceArgs) -> Self {
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(if args.quick {
                 "runs/paper-quick"
             } else {
                 "runs/paper"
             })
         });
-        let (results, report) = if self.quick {
+        let (results, report) = if args.quick {
             (out.join("results"), out.join("REPORT.md"))
         } else {
             (
@@ -246,8 +197,8 @@ impl ReproduceArgs {
             )
         };
         Layout {
-            results: self.results.clone().unwrap_or(results),
-            report: self.report.clone().unwrap_or(report),
+            results: args.results.clone().unwrap_or(results),
+            report: args.report.clone().unwrap_or(report),
             out,
         }
     }
@@ -336,117 +287,6 @@ fn merge_options(base: &[String], later: &[String]) -> Vec<String> {
         .into_iter()
         .flat_map(|(f, v)| std::iter::once(f).chain(v))
         .collect()
-}
-
-/// Whether `dir` holds a finished run (summary written) of `config`.
-fn finished_run(dir: &Path, config: &RunConfig) -> Option<Summary> {
-    let saved = RunConfig::from_file(&dir.join("config.toml")).ok()?;
-    if !saved
-        .identity()
-        .differing_keys(&config.identity())
-        .is_empty()
-    {
-        return None;
-    }
-    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
-    serde_json::from_str::<Summary>(&text)
-        .ok()
-        .filter(|s| s.status != "interrupted")
-}
-
-/// `cdat-train reproduce`: runs the plan, then writes the report; returns the text printed at
-/// the end.
-pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
-    let plan = Plan::from_file(&args.plan)?;
-    let plan_dir = args.plan.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let layout = args.layout();
-    for name in &args.only {
-        if !plan.suite.iter().any(|s| &s.name == name) {
-            return Err(UserError::new(format!(
-                "--only: no suite `{name}` in `{}` (suites: {})",
-                args.plan.display(),
-                plan.suite
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .into());
-        }
-    }
-    // Resolve every run first, so that a mistake in the plan stops before hours of training.
-    let mut work: Vec<(&Suite, PlannedRun, RunConfig)> = Vec::new();
-    for suite in &plan.suite {
-        if !args.only.is_empty() && !args.only.contains(&suite.name) {
-            continue;
-        }
-        for run in suite.expand() {
-            let config = resolve_run(&plan_dir, suite, &run, args, &plan, &layout)?;
-            config.validate()?;
-            work.push((suite, run, config));
-        }
-    }
-    if !args.report_only {
-        train_all(&work, args)?;
-    }
-    let text = crate::report::write_report(&plan, &plan_dir, &layout, args.quick)?;
-    Ok(text)
-}
-
-fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> Result<()> {
-    let started = std::time::Instant::now();
-    let mut data_cache: Option<(String, RunData)> = None;
-    let mut backend = None;
-    for (i, (suite, run, config)) in work.iter().enumerate() {
-        let tag = format!("[{}/{}] {}/{}", i + 1, work.len(), suite.name, run.name);
-        let data_key = toml::to_string(&config.data).unwrap_or_default();
-        if data_cache.as_ref().map(|(k, _)| k) != Some(&data_key) {
-            let data = RunData::load(config).with_context(|| format!("{tag}: loading data"))?;
-            data_cache = Some((data_key, data));
-        }
-        let data = &data_cache.as_ref().expect("loaded above").1;
-        let prepared = run::prepare(config.clone(), data, |_| unreachable!("output dir set"))
-            .with_context(|| tag.clone())?;
-        let dir = prepared.config.output.dir.clone().unwrap_or_default();
-        if !args.force {
-            if let Some(s) = finished_run(&dir, &prepared.config) {
-                eprintln!("{tag}: already done ({}), skipped", s.status);
-                continue;
-            }
-        }
-        if backend.is_none() {
-            backend = Some(run::resolve_backend(config)?);
-        }
-        if let Some(signal) = crate::interrupt::requested() {
-            return Err(anyhow::Error::new(crate::error::Interrupted { signal })
-                .context(format!("{tag}: stopped before this run")));
-        }
-        eprintln!("{tag} (elapsed {:.0} s)", started.elapsed().as_secs_f64());
-        let opts = RunOptions {
-            resume: false,
-            force: true,
-            progress: !args.no_progress,
-        };
-        match run::execute(&prepared, data, backend.as_ref().expect("set above"), opts) {
-            Ok(r) if r.interrupted_by.is_some() => {
-                let signal = r.interrupted_by.unwrap_or_default();
-                return Err(anyhow::Error::new(crate::error::Interrupted { signal })
-                    .context(format!("{tag}: interrupted (rerun to start it over)")));
-            }
-            Ok(r) => {
-                let s = &r.summary;
-                eprintln!(
-                    "      {} in {:.1} s, mean loss of last 5 steps {}",
-                    s.status,
-                    s.total_time_s,
-                    s.last5_mean_loss
-                        .map_or("-".to_string(), |l| format!("{l:.4}"))
-                );
-            }
-            Err(e) => return Err(e.context(tag)),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use burn::tensor::{Int, Tensor};
 use cdat_data::{DatasetKind, ImageDataset, LoadOptions, Subset, TextDataset};
 use cdat_models::{AnyModel, Classifier, DataSpec, ModelConfig};
 
-use crate::config::{LossKind, ModelSection, RunConfig};
-use crate::error::UserError;
+use crate::run::config::{LossKind, ModelSection, RunConfig};
+use crate::run::error::UserError;
 
 /// The training and test sets of a run.
 #[derive(Clone, Debug)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::error::UserError;
+use crate::run::error::UserError;
 
 /// File name of the lock inside a run folder.
 pub const FILE_NAME: &str = ".cdat-train.lock";

@@ -6,57 +6,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
 
-use crate::cli::TrainArgs;
-use crate::config::{set_field, RunConfig};
-use crate::data::RunData;
-use crate::error::UserError;
-use crate::metrics::Summary;
-use crate::run::{self, RunOptions};
-use crate::tuner_setup;
-
-/// Which grid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GridKind {
-    /// Learning rates 2^k for k from --lr-log2-min to --lr-log2-max (tuner `constant` unless
-    /// --tuner names another tuner with an `lr`).
-    Lr,
-    /// --sigmas × --batch-sizes (tuner `cdat` unless --tuner names another tuner with a `sigma`).
-    SigmaBatch,
-}
-
-/// Options of `cdat-train sweep`.
-#[derive(Debug, Clone, Args)]
-pub struct SweepArgs {
-    /// The grid to run.
-    #[arg(long, value_enum, default_value = "lr", help_heading = "Grid")]
-    pub grid: GridKind,
-    /// Smallest learning rate of the lr grid, as a power of 2.
-    #[arg(long, default_value_t = -6, allow_negative_numbers = true, value_name = "K", help_heading = "Grid")]
-    pub lr_log2_min: i32,
-    /// Largest learning rate of the lr grid, as a power of 2.
-    #[arg(
-        long,
-        default_value_t = 2,
-        allow_negative_numbers = true,
-        value_name = "K",
-        help_heading = "Grid"
-    )]
-    pub lr_log2_max: i32,
-    /// Spacing of the lr grid in powers of 2.
-    #[arg(long, default_value_t = 1, value_name = "D", help_heading = "Grid")]
-    pub lr_log2_step: u32,
-    /// Values of sigma for the sigma-batch grid (comma-separated).
-    #[arg(long, value_delimiter = ',', default_values_t = vec![1.0, 2.0], allow_negative_numbers = true, value_name = "S,...", help_heading = "Grid")]
-    pub sigmas: Vec<f64>,
-    /// Batch sizes for the sigma-batch grid (comma-separated; `full` = full batch).
-    #[arg(long, value_delimiter = ',', default_values_t = vec!["full".to_string()], value_name = "B,...", help_heading = "Grid")]
-    pub batch_sizes: Vec<String>,
-    /// Options of every run (`--out` is the sweep's folder; each run gets a sub-folder).
-    #[command(flatten)]
-    pub train: TrainArgs,
-}
+use crate::cli::sweep::{GridKind, SweepArgs};
+use crate::run::config::{set_field, RunConfig};
+use crate::run::data::RunData;
+use crate::run::error::{self, Interrupted, UserError};
+use crate::run::execute::{self as run, RunOptions};
+use crate::run::metrics::Summary;
+use crate::run::{checkpoint, interrupt, tuner_setup};
 
 /// One grid point.
 #[derive(Clone, Debug)]
@@ -117,21 +74,19 @@ pub fn run_sweep(args: &SweepArgs) -> Result<String> {
     let mut rows = Vec::new();
     for (i, (p, prep)) in points.iter().zip(&prepared).enumerate() {
         let dir = prep.config.output.dir.clone().unwrap_or_default();
-        if let Some(signal) = crate::interrupt::requested() {
-            return Err(anyhow::Error::new(crate::error::Interrupted { signal })
+        if let Some(signal) = interrupt::requested() {
+            return Err(anyhow::Error::new(Interrupted { signal })
                 .context(format!("sweep stopped before grid point {}", p.name)));
         }
         eprintln!("[{}/{}] {}", i + 1, points.len(), p.name);
         let row = match run::execute(prep, &data, &backend, opts) {
             Ok(r) if r.interrupted_by.is_some() => {
                 let signal = r.interrupted_by.unwrap_or_default();
-                return Err(
-                    anyhow::Error::new(crate::error::Interrupted { signal }).context(format!(
-                        "sweep stopped during grid point {} (its checkpoint is in {})",
-                        p.name,
-                        dir.display()
-                    )),
-                );
+                return Err(anyhow::Error::new(Interrupted { signal }).context(format!(
+                    "sweep stopped during grid point {} (its checkpoint is in {})",
+                    p.name,
+                    dir.display()
+                )));
             }
             Ok(r) => {
                 let s = &r.summary;
@@ -149,7 +104,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<String> {
                     dir,
                 }
             }
-            Err(e) if crate::error::exit_code(&e) == crate::error::EXIT_USAGE => return Err(e),
+            Err(e) if error::exit_code(&e) == error::EXIT_USAGE => return Err(e),
             Err(e) => {
                 eprintln!("      failed: {e:#}");
                 Row {
@@ -416,7 +371,7 @@ fn write_tables(root: &Path, kind: GridKind, rows: &[Row]) -> Result<String> {
             let _ = writeln!(md, "No run completed without diverging: no best point.");
         }
     }
-    crate::checkpoint::write_atomically(&root.join("sweep.csv"), csv.as_bytes())?;
-    crate::checkpoint::write_atomically(&root.join("sweep.md"), md.as_bytes())?;
+    checkpoint::write_atomically(&root.join("sweep.csv"), csv.as_bytes())?;
+    checkpoint::write_atomically(&root.join("sweep.md"), md.as_bytes())?;
     Ok(md)
 }
