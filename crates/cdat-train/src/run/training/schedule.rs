@@ -61,6 +61,6 @@ impl Schedule {
     /// end.
     pub fn checkpoints(&self, step: usize) -> bool {
         let every = self.checkpoint_every;
-        (every > 0 && step % every == 0) || step == self.total_steps
+        (every > 0 && step.is_multiple_of(every)) || step == self.total_steps
     }
 }
