@@ -64,3 +64,45 @@ impl Schedule {
         (every > 0 && step.is_multiple_of(every)) || step == self.total_steps
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(sharpness: usize, eval: usize, checkpoint: usize, total: usize) -> Schedule {
+        let mut c = RunConfig::default();
+        c.sharpness.every = sharpness;
+        c.train.eval_every = eval;
+        c.output.checkpoint_every = checkpoint;
+        Schedule::new(&c, total)
+    }
+
+    fn steps(total: usize, f: impl Fn(usize) -> bool) -> Vec<usize> {
+        (1..=total).filter(|s| f(*s)).collect()
+    }
+
+    #[test]
+    fn measures_at_step_1_every_multiple_and_the_last_step() {
+        let s = schedule(10, 4, 50, 25);
+        assert_eq!(steps(25, |t| s.sharpness(t).is_some()), [1, 10, 20, 25]);
+        assert_eq!(
+            steps(25, |t| s.sharpness(t).is_some_and(|m| m.regular)),
+            [1, 10, 20]
+        );
+        assert_eq!(steps(25, |t| s.evaluates(t)), [1, 4, 8, 12, 16, 20, 24, 25]);
+        let never = schedule(0, 0, 0, 25);
+        assert!(steps(25, |t| never.sharpness(t).is_some() || never.evaluates(t)).is_empty());
+    }
+
+    #[test]
+    fn checkpoints_every_interval_and_at_the_end() {
+        assert_eq!(
+            steps(120, |t| schedule(10, 10, 50, 120).checkpoints(t)),
+            [50, 100, 120]
+        );
+        assert_eq!(
+            steps(120, |t| schedule(10, 10, 0, 120).checkpoints(t)),
+            [120]
+        );
+    }
+}
