@@ -2,30 +2,30 @@
 //! (`cdat-core`), the models (`cdat-models`) and the data (`cdat-data`) together: configs and
 //! flags, backend choice, the training loop with sharpness tracking, metrics, plots,
 //! checkpoints and sweeps. It writes no math of its own.
+//!
+//! Layers, each naming only those below it (checked by `tests/layout.rs`):
+//!
+//! - this file: the commands, dispatched from the parsed command line;
+//! - [`experiments`]: sweep, reproduce (plan and report), simulate;
+//! - [`cli`]: every command's options;
+//! - [`run`]: one training run (configuration, data, backend, training loop, checkpoints,
+//!   metrics, run plots);
+//! - [`plot`]: the drawing of every figure.
 
-pub mod backend;
-pub mod checkpoint;
 pub mod cli;
-pub mod config;
-pub mod data;
-pub mod error;
-pub mod interrupt;
-pub mod lock;
-pub mod metrics;
+pub mod experiments;
 pub mod plot;
-pub mod report;
-pub mod reproduce;
 pub mod run;
-pub mod simulate;
-pub mod sweep;
-pub mod trainer;
-pub mod tuner_setup;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command, TrainArgs};
-use crate::data::RunData;
-use crate::run::RunOptions;
+use crate::cli::train::TrainArgs;
+use crate::cli::{Cli, Command};
+use crate::experiments::{reproduce, simulate, sweep};
+use crate::run::data::RunData;
+use crate::run::error;
+use crate::run::execute::{self, RunOptions};
+use crate::run::interrupt;
 
 /// Runs the command line; returns the process exit status.
 pub fn main_with(cli: Cli) -> u8 {
@@ -69,15 +69,15 @@ pub fn train_command(args: &TrainArgs) -> Result<u8> {
     }
     config.validate()?;
     let data = RunData::load(&config)?;
-    let prepared = run::prepare(config, &data, run::default_out_dir)?;
-    let backend = run::resolve_backend(&prepared.config)?;
+    let prepared = execute::prepare(config, &data, execute::default_out_dir)?;
+    let backend = execute::resolve_backend(&prepared.config)?;
     let opts = RunOptions {
         resume: args.resume,
         force: args.force,
         progress: !args.no_progress,
     };
-    let result = run::execute(&prepared, &data, &backend, opts)?;
-    println!("{}", run::report(&result));
+    let result = execute::execute(&prepared, &data, &backend, opts)?;
+    println!("{}", execute::report(&result));
     Ok(result.interrupted_by.map_or(0, interrupt::exit_status))
 }
 

@@ -1,88 +1,16 @@
 //! End-to-end tests of the `cdat-train` binary on the CPU (ndarray), with tiny runs on the
 //! embedded MNIST subset.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cdat-train"));
-    c.env_remove("RUST_LOG");
-    c
-}
-
-/// Small and fast: 256 training images, a 784-32-10 MLP, the CPU backend.
-const FAST: &[&str] = &[
-    "--backend",
-    "ndarray",
-    "--train-subset",
-    "256",
-    "--test-subset",
-    "128",
-    "--model-set",
-    "hidden=[32]",
-    "--no-progress",
-];
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("binary runs")
-}
-
-fn run_fast(args: &[&str]) -> Output {
-    let mut all: Vec<&str> = FAST.to_vec();
-    all.extend_from_slice(args);
-    run(&all)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "expected success, got {:?}:\n{}",
-        o.status,
-        text(o)
-    );
-}
-
-/// A clear error: exit status 2, `error:` with the expected words, no panic.
-#[track_caller]
-fn assert_user_error(o: &Output, words: &[&str]) {
-    let t = text(o);
-    assert_eq!(o.status.code(), Some(2), "expected exit status 2:\n{t}");
-    assert!(!t.contains("panicked"), "panicked:\n{t}");
-    for w in words {
-        assert!(t.contains(w), "error message lacks `{w}`:\n{t}");
-    }
-}
+use common::{assert_ok, assert_user_error, bin, metrics, run, run_fast, s, summary, text, FAST};
 
 fn out_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
     tmp.path().join(name)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-fn metrics(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .expect("metrics.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
-        .expect("JSON")
 }
 
 /// The record without its timing fields (which differ between runs).

@@ -1,51 +1,32 @@
 //! The trainer's CDAT run is the same whether `uᵀHu` comes from one forward pass of a
 //! second-order jet (the default) or from forward-over-reverse (issue 9).
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
+use common::{metrics, run_fast, s, text};
+
 fn run(out: &Path, method: &str) -> Vec<Value> {
-    let o = Command::new(env!("CARGO_BIN_EXE_cdat-train"))
-        .env_remove("RUST_LOG")
-        .args([
-            "--backend",
-            "ndarray",
-            "--train-subset",
-            "256",
-            "--test-subset",
-            "128",
-            "--model-set",
-            "hidden=[32]",
-            "--no-progress",
-            "--steps",
-            "50",
-            "--tuner",
-            "cdat",
-            "--curvature",
-            method,
-            "--out",
-        ])
-        .arg(out)
-        .output()
-        .expect("binary runs");
-    assert!(
-        o.status.success(),
-        "{method}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = run_fast(&[
+        "--steps",
+        "50",
+        "--tuner",
+        "cdat",
+        "--curvature",
+        method,
+        "--out",
+        s(out),
+    ]);
+    assert!(o.status.success(), "{method}: {}", text(&o));
     let config = std::fs::read_to_string(out.join("config.toml")).expect("config.toml");
     assert!(
         config.contains(&format!("curvature = \"{method}\"")),
         "config.toml records the method:\n{config}"
     );
-    std::fs::read_to_string(out.join("metrics.jsonl"))
-        .expect("metrics.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+    metrics(out)
 }
 
 fn field(r: &Value, key: &str) -> f64 {

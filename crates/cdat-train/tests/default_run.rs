@@ -2,16 +2,16 @@
 //! embedded MNIST subset, full batch) must not blow up for any seed (issue 11, item 2). On the
 //! CPU backend, measurements off, on a short horizon: the blow-ups happen at the first step.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 /// The default run for `seed`, `steps` steps, with `extra` flags; its records and summary.
 fn default_run(dir: &Path, seed: u64, steps: usize, extra: &[&str]) -> (Vec<Value>, Value) {
     let out = dir.join(format!("seed{seed}"));
-    let o = Command::new(env!("CARGO_BIN_EXE_cdat-train"))
-        .env_remove("RUST_LOG")
+    let o = common::bin()
         .args(["--backend", "ndarray", "--no-progress", "--no-plots"])
         .args(["--sharpness-every", "0", "--eval-every", "0"])
         .args(["--seed", &seed.to_string(), "--steps", &steps.to_string()])

@@ -8,6 +8,8 @@
 //! addresses. `Dual` computes reciprocals by an exact division (see `tests/determinism.rs` of
 //! cdat-core).
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,9 +46,8 @@ const RUN: &[&str] = &[
 ];
 
 fn command(out: &Path, steps: usize, extra: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cdat-train"));
-    c.env_remove("RUST_LOG")
-        .args(RUN)
+    let mut c = common::bin();
+    c.args(RUN)
         .args(["--steps", &steps.to_string()])
         .arg("--out")
         .arg(out)

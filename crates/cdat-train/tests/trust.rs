@@ -4,75 +4,15 @@
 //! `simulate`, and run reports that list only the files that exist. CPU (ndarray), tiny runs on
 //! the embedded MNIST subset.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cdat-train"));
-    c.env_remove("RUST_LOG");
-    c
-}
-
-/// The CPU backend and a small subset, without a model configuration (so that any model can be
-/// chosen).
-const BASE: &[&str] = &[
-    "--backend",
-    "ndarray",
-    "--train-subset",
-    "256",
-    "--test-subset",
-    "128",
-    "--no-progress",
-];
-
-/// [`BASE`] with a 784-32-10 MLP.
-fn fast(args: &[&str]) -> Vec<String> {
-    let mut all: Vec<String> = BASE.iter().map(|s| s.to_string()).collect();
-    all.extend(["--model-set".into(), "hidden=[32]".into()]);
-    all.extend(args.iter().map(|s| s.to_string()));
-    all
-}
-
-fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    bin().args(args).output().expect("binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "expected success, got {:?}:\n{}",
-        o.status,
-        text(o)
-    );
-}
-
-/// A clear error: exit status 2, `error:` with the expected words, no panic.
-#[track_caller]
-fn assert_user_error(o: &Output, words: &[&str]) {
-    let t = text(o);
-    assert_eq!(o.status.code(), Some(2), "expected exit status 2:\n{t}");
-    assert!(!t.contains("panicked"), "panicked:\n{t}");
-    assert!(t.contains("error:"), "no error line:\n{t}");
-    for w in words {
-        assert!(t.contains(w), "error message lacks `{w}`:\n{t}");
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use common::{assert_ok, assert_user_error, bin, fast, run, s, summary, text, BASE};
 
 fn metrics_lines(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
@@ -91,11 +31,6 @@ fn steps_of(dir: &Path) -> Vec<u64> {
                 .expect("step")
         })
         .collect()
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
-        .expect("JSON")
 }
 
 /// The bytes of every file of a run folder (to check that a refused command changed nothing).

@@ -1,0 +1,348 @@
+//! A reproduction plan (`experiments/paper/plan.toml`) and where its runs and report go.
+//!
+//! A plan lists suites (a model/data pair with a base config file) and, per suite, runs given as
+//! command-line options on top of that file, optionally expanded over a grid; each expanded run
+//! resolves to the configuration of one training run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::cli::reproduce::ReproduceArgs;
+use crate::cli::train::TrainArgs;
+use crate::run::config::RunConfig;
+use crate::run::error::UserError;
+
+/// A reproduction plan.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Options added to every run with `--quick`.
+    #[serde(default)]
+    pub quick: Vec<String>,
+    /// The suites.
+    pub suite: Vec<Suite>,
+}
+
+/// A model/data pair and its runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Folder name and key (`mlp-cifar10`).
+    pub name: String,
+    /// One line for the report: model, data, sizes.
+    pub title: String,
+    /// Base config, relative to the plan's folder.
+    pub config: PathBuf,
+    /// Sub-folder of `--data-root` holding the data set (absent: the embedded MNIST subset).
+    #[serde(default)]
+    pub data: Option<String>,
+    /// Options added to this suite's runs with `--quick` (after the plan's).
+    #[serde(default)]
+    pub quick: Vec<String>,
+    /// The runs.
+    pub run: Vec<RunSpec>,
+}
+
+/// Runs given as options, expanded over a grid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Folder name (grid points add `_<flag><value>` per axis).
+    pub name: String,
+    /// Options on top of the suite's config, separated by spaces.
+    #[serde(default)]
+    pub args: String,
+    /// Learning rates 2^k for k in [min, max] (adds `--lr`).
+    #[serde(default)]
+    pub lr_log2: Option<[i32; 2]>,
+    /// Further axes: option → values (the cartesian product is run).
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<toml::Value>>,
+}
+
+/// One expanded run of a suite.
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// Suite name.
+    pub suite: String,
+    /// Run name (folder).
+    pub name: String,
+    /// Options given to the trainer (after `--config`).
+    pub args: Vec<String>,
+}
+
+impl Plan {
+    /// Reads and checks a plan file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UserError::new(format!("--plan: cannot read `{}`: {e}", path.display()))
+        })?;
+        let plan: Plan = toml::from_str(&text).map_err(|e| {
+            UserError::new(format!(
+                "--plan `{}`: {}",
+                path.display(),
+                e.message().trim()
+            ))
+        })?;
+        let mut names = std::collections::BTreeSet::new();
+        for s in &plan.suite {
+            if !names.insert(&s.name) {
+                return Err(UserError::new(format!(
+                    "--plan `{}`: suite `{}` appears twice",
+                    path.display(),
+                    s.name
+                ))
+                .into());
+            }
+            let mut runs = std::collections::BTreeSet::new();
+            for r in s.expand() {
+                if !runs.insert(r.name.clone()) {
+                    return Err(UserError::new(format!(
+                        "--plan `{}`: suite `{}` has two runs named `{}`",
+                        path.display(),
+                        s.name,
+                        r.name
+                    ))
+                    .into());
+                }
+            }
+        }
+        Ok(plan)
+    }
+}
+
+impl Suite {
+    /// The suite's runs with their grids expanded, in plan order.
+    pub fn expand(&self) -> Vec<PlannedRun> {
+        let mut out = Vec::new();
+        for spec in &self.run {
+            let base: Vec<String> = spec.args.split_whitespace().map(String::from).collect();
+            // Each axis: (option, [(name suffix, value)]).
+            let mut axes: Vec<(String, Vec<(String, String)>)> = Vec::new();
+            if let Some([lo, hi]) = spec.lr_log2 {
+                let values = (lo..=hi)
+                    .map(|k| (format!("lr2^{k}"), format!("{}", 2f64.powi(k))))
+                    .collect();
+                axes.push(("--lr".into(), values));
+            }
+            for (flag, values) in &spec.grid {
+                let key = flag.trim_start_matches('-');
+                let values = values
+                    .iter()
+                    .map(|v| {
+                        let text = match v {
+                            toml::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        (format!("{key}{}", text.replace(['=', ' ', '/'], "")), text)
+                    })
+                    .collect();
+                axes.push((flag.clone(), values));
+            }
+            let mut points: Vec<(String, Vec<String>)> = vec![(spec.name.clone(), base)];
+            for (flag, values) in &axes {
+                points = points
+                    .into_iter()
+                    .flat_map(|(name, args)| {
+                        values.iter().map(move |(suffix, value)| {
+                            let mut a = args.clone();
+                            a.push(flag.clone());
+                            a.push(value.clone());
+                            (format!("{name}_{suffix}"), a)
+                        })
+                    })
+                    .collect();
+            }
+            out.extend(points.into_iter().map(|(name, args)| PlannedRun {
+                suite: self.name.clone(),
+                name,
+                args,
+            }));
+        }
+        out
+    }
+}
+
+/// Folders of a reproduction.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Runs: `<out>/<suite>/<run>`.
+    pub out: PathBuf,
+    /// Tables and plots.
+    pub results: PathBuf,
+    /// The report.
+    pub report: PathBuf,
+}
+
+impl Layout {
+    /// The folders of `args`, with the defaults of the mode.
+    pub fn of(args: &ReproduceArgs) -> Self {
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(if args.quick {
+                "runs/paper-quick"
+            } else {
+                "runs/paper"
+            })
+        });
+        let (results, report) = if args.quick {
+            (out.join("results"), out.join("REPORT.md"))
+        } else {
+            (
+                PathBuf::from("experiments/results"),
+                PathBuf::from("experiments/REPORT.md"),
+            )
+        };
+        Layout {
+            results: args.results.clone().unwrap_or(results),
+            report: args.report.clone().unwrap_or(report),
+            out,
+        }
+    }
+}
+
+/// The trainer's options parsed from a run's option list.
+#[derive(Debug, Parser)]
+#[command(name = "run", no_binary_name = true)]
+struct RunLine {
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+/// The resolved configuration of a planned run.
+pub fn resolve_run(
+    plan_dir: &Path,
+    suite: &Suite,
+    run: &PlannedRun,
+    args: &ReproduceArgs,
+    plan: &Plan,
+    layout: &Layout,
+) -> Result<RunConfig> {
+    let mut line: Vec<String> = vec![
+        "--config".into(),
+        plan_dir.join(&suite.config).display().to_string(),
+    ];
+    if let Some(d) = &suite.data {
+        line.push("--data-dir".into());
+        line.push(args.data_root.join(d).display().to_string());
+    }
+    let mut options = run.args.clone();
+    if args.quick {
+        options = merge_options(&options, &plan.quick);
+        options = merge_options(&options, &suite.quick);
+    }
+    line.extend(options);
+    line.push("--out".into());
+    line.push(
+        layout
+            .out
+            .join(&suite.name)
+            .join(&run.name)
+            .display()
+            .to_string(),
+    );
+    let parsed = RunLine::try_parse_from(&line).map_err(|e| {
+        UserError::new(format!(
+            "plan suite `{}` run `{}`: {}",
+            suite.name,
+            run.name,
+            e.render().to_string().trim()
+        ))
+    })?;
+    parsed.train.resolve().map_err(|e| {
+        UserError::new(format!(
+            "plan suite `{}` run `{}`: {e:#}",
+            suite.name, run.name
+        ))
+        .into()
+    })
+}
+
+/// `base` with the options of `later` added; an option given in both takes `later`'s value
+/// (except the repeatable `--*-set KEY=VALUE` options, which accumulate). An option's value is
+/// the next word unless that starts with `--`.
+fn merge_options(base: &[String], later: &[String]) -> Vec<String> {
+    fn split(words: &[String]) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            let flag = words[i].clone();
+            let value = words.get(i + 1).filter(|w| !w.starts_with("--")).cloned();
+            i += 1 + usize::from(value.is_some());
+            out.push((flag, value));
+        }
+        out
+    }
+    let mut merged = split(base);
+    for (flag, value) in split(later) {
+        match merged.iter_mut().find(|(f, _)| *f == flag) {
+            Some(slot) if !flag.ends_with("-set") => slot.1 = value,
+            _ => merged.push((flag, value)),
+        }
+    }
+    merged
+        .into_iter()
+        .flat_map(|(f, v)| std::iter::once(f).chain(v))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn later_options_replace_earlier_ones_except_repeatable_sets() {
+        let merged = merge_options(
+            &words("--tuner cdat --steps 500 --no-plots --tuner-set beta=0.9"),
+            &words("--steps 6 --train-subset 64 --tuner-set max_lr=1 --no-plots"),
+        );
+        assert_eq!(
+            merged,
+            words("--tuner cdat --steps 6 --no-plots --tuner-set beta=0.9 --train-subset 64 --tuner-set max_lr=1")
+        );
+        // A negative number is a value, not an option.
+        assert_eq!(
+            merge_options(&words("--lr-log2 -3"), &words("--lr-log2 -4")),
+            words("--lr-log2 -4")
+        );
+    }
+
+    #[test]
+    fn grids_expand_to_the_cartesian_product_with_readable_names() {
+        let suite: Suite = toml::from_str(
+            r#"
+            name = "s"
+            title = "t"
+            config = "c.toml"
+            run = [
+              { name = "const", args = "--tuner constant", lr_log2 = [-1, 0] },
+              { name = "cdat", args = "--tuner cdat", grid = { "--sigma" = [1.0, 2.0], "--tuner-set" = ["beta=0.9"] } },
+            ]
+            "#,
+        )
+        .unwrap();
+        let runs = suite.expand();
+        let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "const_lr2^-1",
+                "const_lr2^0",
+                "cdat_sigma1.0_tuner-setbeta0.9",
+                "cdat_sigma2.0_tuner-setbeta0.9"
+            ]
+        );
+        assert_eq!(runs[0].args, words("--tuner constant --lr 0.5"));
+        assert_eq!(
+            runs[3].args,
+            words("--tuner cdat --sigma 2.0 --tuner-set beta=0.9")
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! The runs of a plan as found on disk ([`RunView`]: configuration, records, summary), the
+//! figures the claims read off one run, and a suite's runs grouped ([`SuiteRuns`]).
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::stats::{mean, median};
+use crate::experiments::plan::{Layout, Plan, Suite};
+use crate::run::config::RunConfig;
+use crate::run::metrics::{read_metrics, StepRecord, Summary};
+use crate::run::tuner_setup::variant_name;
+
+/// A run of the plan as found on disk.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    /// Suite name.
+    pub suite: String,
+    /// Run name.
+    pub name: String,
+    /// Base optimizer (`gd`, `rmsprop`, ...).
+    pub optimizer: String,
+    /// Tuner (`constant`, `cdat`, ...).
+    pub tuner: String,
+    /// `lr` of a constant tuner.
+    pub lr: Option<f64>,
+    /// `sigma` of CDAT.
+    pub sigma: Option<f64>,
+    /// EMA `beta` of CDAT.
+    pub beta: Option<f64>,
+    /// Batch size (`None`: full batch).
+    pub batch: Option<usize>,
+    /// Steps planned.
+    pub steps: usize,
+    /// The records.
+    pub records: Vec<StepRecord>,
+    /// The summary, when the run finished.
+    pub summary: Option<Summary>,
+}
+
+fn tuner_number(config: &RunConfig, key: &str) -> Option<f64> {
+    let v = toml::Value::try_from(&config.tuner).ok()?;
+    v.get(key)
+        .and_then(|x| x.as_float().or_else(|| x.as_integer().map(|i| i as f64)))
+}
+
+impl RunView {
+    /// `None` when the run has not been made (no readable config or no metrics); a
+    /// `metrics.jsonl` with a damaged line is an error naming it (its records would be lost
+    /// from the report).
+    fn load(suite: &str, name: &str, dir: &Path) -> Result<Option<Self>> {
+        let Ok(config) = RunConfig::from_file(&dir.join("config.toml")) else {
+            return Ok(None);
+        };
+        let metrics = dir.join("metrics.jsonl");
+        if !metrics.is_file() {
+            return Ok(None);
+        }
+        let records = read_metrics(&metrics)?;
+        let summary = std::fs::read_to_string(dir.join("summary.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let steps = summary
+            .as_ref()
+            .map_or(records.len(), |s: &Summary| s.steps_planned);
+        Ok(Some(Self {
+            suite: suite.into(),
+            name: name.into(),
+            optimizer: variant_name(&config.optimizer).unwrap_or_default(),
+            tuner: variant_name(&config.tuner).unwrap_or_default(),
+            lr: tuner_number(&config, "lr"),
+            sigma: tuner_number(&config, "sigma"),
+            beta: tuner_number(&config, "beta"),
+            batch: config.train.batch_size,
+            steps,
+            records,
+            summary,
+        }))
+    }
+
+    pub fn diverged(&self) -> bool {
+        self.summary.as_ref().is_some_and(|s| s.diverged)
+    }
+
+    /// The selection score, lower is better: in full batch the mean training loss over the
+    /// last 5 steps (the paper's rule); in mini batch the last loss on the whole training set
+    /// (batch losses are too noisy). `None` for a diverged or unfinished run.
+    pub fn score(&self) -> Option<f64> {
+        let s = self.summary.as_ref()?;
+        if s.diverged {
+            return None;
+        }
+        if self.batch.is_some() {
+            if let Some(l) = self.records.iter().rev().find_map(|r| r.train_eval_loss) {
+                return Some(l);
+            }
+        }
+        s.last5_mean_loss
+    }
+
+    /// This run's score over `base`'s; ∞ when this run diverged and `base` did not.
+    pub fn score_ratio(&self, base: &RunView) -> Option<f64> {
+        match (self.score(), base.score()) {
+            (Some(a), Some(b)) => Some(a / b),
+            (None, Some(_)) if self.diverged() => Some(f64::INFINITY),
+            _ => None,
+        }
+    }
+
+    /// Training loss at `step` (the last record at or before it).
+    pub fn loss_at(&self, step: usize) -> Option<f64> {
+        self.records
+            .iter()
+            .take_while(|r| r.step <= step)
+            .filter_map(|r| r.loss)
+            .last()
+    }
+
+    pub fn lr_first(&self) -> Option<f64> {
+        self.records.iter().find_map(|r| r.lr)
+    }
+
+    /// Mean η over the last 5% of the recorded steps (at least one).
+    pub fn lr_final(&self) -> Option<f64> {
+        let n = (self.records.len() / 20).max(1);
+        mean(self.records.iter().rev().take(n).filter_map(|r| r.lr))
+    }
+
+    /// Largest η over the steps up to `frac` of the horizon.
+    pub fn lr_max_until(&self, frac: f64) -> Option<f64> {
+        let end = ((self.steps as f64 * frac).ceil() as usize).max(1);
+        self.records
+            .iter()
+            .filter(|r| r.step <= end)
+            .filter_map(|r| r.lr)
+            .reduce(f64::max)
+    }
+
+    pub fn sharpness(&self) -> Vec<(usize, f64)> {
+        self.records
+            .iter()
+            .filter_map(|r| r.sharpness.map(|s| (r.step, s)))
+            .collect()
+    }
+
+    /// How much λmax rose after its lowest measurement: the largest measurement at or after the
+    /// lowest one, divided by the lowest (a large initial λmax that first drops, the catapult
+    /// phase, is not counted as sharpening).
+    pub fn sharpness_rise_after_min(&self) -> Option<f64> {
+        let sh = self.sharpness();
+        let (i, min) = sh
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.1 > 0.0)
+            .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+            .map(|(i, p)| (i, p.1))?;
+        sh[i..]
+            .iter()
+            .map(|p| p.1)
+            .reduce(f64::max)
+            .map(|m| m / min)
+    }
+
+    /// Median of η·λmax over the measured steps in the second half of the run.
+    pub fn median_edge_second_half(&self) -> Option<f64> {
+        let half = self.steps / 2;
+        median(
+            self.records
+                .iter()
+                .filter(|r| r.step > half)
+                .filter_map(|r| r.lr_times_sharpness)
+                .collect(),
+        )
+    }
+
+    pub fn grad_norm_ratio(&self) -> Option<f64> {
+        let g0 = self.records.iter().find_map(|r| r.grad_norm)?;
+        let max = self
+            .records
+            .iter()
+            .filter_map(|r| r.grad_norm)
+            .reduce(f64::max)?;
+        (g0 > 0.0).then(|| max / g0)
+    }
+}
+
+/// The runs of a suite, grouped.
+pub struct SuiteRuns<'a> {
+    /// The suite's runs found on disk, in plan order.
+    pub runs: Vec<&'a RunView>,
+}
+
+impl<'a> SuiteRuns<'a> {
+    pub fn full_batch(&self) -> impl Iterator<Item = &'a RunView> + '_ {
+        self.runs.iter().copied().filter(|r| r.batch.is_none())
+    }
+
+    /// The tuned constant learning rate for `optimizer` (full batch): the completed constant
+    /// run with the lowest score, and whether it lies at the edge of the grid.
+    pub fn best_constant(&self, optimizer: &str) -> Option<(&'a RunView, bool)> {
+        let mut grid: Vec<&RunView> = self
+            .full_batch()
+            .filter(|r| r.tuner == "constant" && r.optimizer == optimizer && r.lr.is_some())
+            .collect();
+        grid.sort_by(|a, b| a.lr.unwrap_or(0.0).total_cmp(&b.lr.unwrap_or(0.0)));
+        let (i, best) = grid
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.score().map(|s| (i, *r, s)))
+            .min_by(|a, b| a.2.total_cmp(&b.2))
+            .map(|(i, r, _)| (i, r))?;
+        Some((best, grid.len() > 1 && (i == 0 || i + 1 == grid.len())))
+    }
+
+    pub fn find(&self, optimizer: &str, tuner: &str, sigma: Option<f64>) -> Option<&'a RunView> {
+        self.full_batch().find(|r| {
+            r.optimizer == optimizer
+                && r.tuner == tuner
+                && sigma.is_none_or(|s| r.sigma.is_some_and(|x| (x - s).abs() < 1e-9))
+                && (tuner != "cdat" || r.beta.unwrap_or(0.0) == 0.0)
+        })
+    }
+
+    pub fn optimizers(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.runs.iter().map(|r| r.optimizer.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// The suites of a plan with their runs.
+pub type Suites<'a> = [(&'a Suite, SuiteRuns<'a>)];
+
+/// Loads the plan's runs from disk (runs not made yet are left out).
+pub fn load_runs(plan: &Plan, layout: &Layout) -> Result<Vec<RunView>> {
+    let mut out = Vec::new();
+    for s in &plan.suite {
+        for r in s.expand() {
+            let dir = layout.out.join(&s.name).join(&r.name);
+            if let Some(v) = RunView::load(&s.name, &r.name, &dir)? {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,131 @@
+//! `cdat-train reproduce`: runs the experiments of a reproduction plan (see [`super::plan`]),
+//! one output folder per run, then writes the report (tables, plots, `REPORT.md`) from the
+//! runs' `metrics.jsonl` (see [`super::report`]).
+//!
+//! Runs whose folder already holds a `summary.json` of the same configuration are not run
+//! again, so an interrupted reproduction continues where it stopped.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::plan::{resolve_run, Layout, Plan, PlannedRun, Suite};
+use super::report::write_report;
+use crate::cli::reproduce::ReproduceArgs;
+use crate::run::config::RunConfig;
+use crate::run::data::RunData;
+use crate::run::error::{Interrupted, UserError};
+use crate::run::execute::{self as run, RunOptions};
+use crate::run::interrupt;
+use crate::run::metrics::Summary;
+
+/// Whether `dir` holds a finished run (summary written) of `config`.
+fn finished_run(dir: &Path, config: &RunConfig) -> Option<Summary> {
+    let saved = RunConfig::from_file(&dir.join("config.toml")).ok()?;
+    if !saved
+        .identity()
+        .differing_keys(&config.identity())
+        .is_empty()
+    {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str::<Summary>(&text)
+        .ok()
+        .filter(|s| s.status != "interrupted")
+}
+
+/// `cdat-train reproduce`: runs the plan, then writes the report; returns the text printed at
+/// the end.
+pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
+    let plan = Plan::from_file(&args.plan)?;
+    let plan_dir = args.plan.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let layout = Layout::of(args);
+    for name in &args.only {
+        if !plan.suite.iter().any(|s| &s.name == name) {
+            return Err(UserError::new(format!(
+                "--only: no suite `{name}` in `{}` (suites: {})",
+                args.plan.display(),
+                plan.suite
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
+        }
+    }
+    // Resolve every run first, so that a mistake in the plan stops before hours of training.
+    let mut work: Vec<(&Suite, PlannedRun, RunConfig)> = Vec::new();
+    for suite in &plan.suite {
+        if !args.only.is_empty() && !args.only.contains(&suite.name) {
+            continue;
+        }
+        for run in suite.expand() {
+            let config = resolve_run(&plan_dir, suite, &run, args, &plan, &layout)?;
+            config.validate()?;
+            work.push((suite, run, config));
+        }
+    }
+    if !args.report_only {
+        train_all(&work, args)?;
+    }
+    let text = write_report(&plan, &plan_dir, &layout, args.quick)?;
+    Ok(text)
+}
+
+fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut data_cache: Option<(String, RunData)> = None;
+    let mut backend = None;
+    for (i, (suite, run, config)) in work.iter().enumerate() {
+        let tag = format!("[{}/{}] {}/{}", i + 1, work.len(), suite.name, run.name);
+        let data_key = toml::to_string(&config.data).unwrap_or_default();
+        if data_cache.as_ref().map(|(k, _)| k) != Some(&data_key) {
+            let data = RunData::load(config).with_context(|| format!("{tag}: loading data"))?;
+            data_cache = Some((data_key, data));
+        }
+        let data = &data_cache.as_ref().expect("loaded above").1;
+        let prepared = run::prepare(config.clone(), data, |_| unreachable!("output dir set"))
+            .with_context(|| tag.clone())?;
+        let dir = prepared.config.output.dir.clone().unwrap_or_default();
+        if !args.force {
+            if let Some(s) = finished_run(&dir, &prepared.config) {
+                eprintln!("{tag}: already done ({}), skipped", s.status);
+                continue;
+            }
+        }
+        if backend.is_none() {
+            backend = Some(run::resolve_backend(config)?);
+        }
+        if let Some(signal) = interrupt::requested() {
+            return Err(anyhow::Error::new(Interrupted { signal })
+                .context(format!("{tag}: stopped before this run")));
+        }
+        eprintln!("{tag} (elapsed {:.0} s)", started.elapsed().as_secs_f64());
+        let opts = RunOptions {
+            resume: false,
+            force: true,
+            progress: !args.no_progress,
+        };
+        match run::execute(&prepared, data, backend.as_ref().expect("set above"), opts) {
+            Ok(r) if r.interrupted_by.is_some() => {
+                let signal = r.interrupted_by.unwrap_or_default();
+                return Err(anyhow::Error::new(Interrupted { signal })
+                    .context(format!("{tag}: interrupted (rerun to start it over)")));
+            }
+            Ok(r) => {
+                let s = &r.summary;
+                eprintln!(
+                    "      {} in {:.1} s, mean loss of last 5 steps {}",
+                    s.status,
+                    s.total_time_s,
+                    s.last5_mean_loss
+                        .map_or("-".to_string(), |l| format!("{l:.4}"))
+                );
+            }
+            Err(e) => return Err(e.context(tag)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! What the end-to-end tests of the `cdat-train` binary share: the binary, the flags of a small
+//! fast run, running it, and checking its exit status and files. Each test file uses a part.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The binary, with `RUST_LOG` removed (its output is what the tests read).
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cdat-train"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// The CPU backend and a small subset, without a model configuration (so that any model can be
+/// chosen).
+pub const BASE: &[&str] = &[
+    "--backend",
+    "ndarray",
+    "--train-subset",
+    "256",
+    "--test-subset",
+    "128",
+    "--no-progress",
+];
+
+/// Small and fast: 256 training images, a 784-32-10 MLP, the CPU backend.
+pub const FAST: &[&str] = &[
+    "--backend",
+    "ndarray",
+    "--train-subset",
+    "256",
+    "--test-subset",
+    "128",
+    "--model-set",
+    "hidden=[32]",
+    "--no-progress",
+];
+
+/// [`FAST`] followed by `args`.
+pub fn fast(args: &[&str]) -> Vec<String> {
+    FAST.iter().chain(args).map(|s| s.to_string()).collect()
+}
+
+/// Runs the binary to its end.
+pub fn run<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+/// Runs the binary with [`FAST`] before `args`.
+pub fn run_fast(args: &[&str]) -> Output {
+    run(&fast(args))
+}
+
+/// Standard output and standard error, one after the other.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[track_caller]
+pub fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "expected success, got {:?}:\n{}",
+        o.status,
+        text(o)
+    );
+}
+
+/// A clear error: exit status 2, `error:` with the expected words, no panic.
+#[track_caller]
+pub fn assert_user_error(o: &Output, words: &[&str]) {
+    let t = text(o);
+    assert_eq!(o.status.code(), Some(2), "expected exit status 2:\n{t}");
+    assert!(!t.contains("panicked"), "panicked:\n{t}");
+    assert!(t.contains("error:"), "no error line:\n{t}");
+    for w in words {
+        assert!(t.contains(w), "error message lacks `{w}`:\n{t}");
+    }
+}
+
+/// A path as a command-line word.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// The records of a run's `metrics.jsonl`.
+pub fn metrics(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .expect("metrics.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// A run's `summary.json`.
+pub fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
+        .expect("JSON")
+}
