@@ -56,6 +56,16 @@ pub struct Eigenpair<B: Backend> {
     pub min_value: Option<f64>,
 }
 
+/// `start / ‖start‖`; `who` names the caller in the panic on a zero or non-finite start.
+fn unit<B: Backend>(start: ParamVec<B>, who: &str) -> ParamVec<B> {
+    let norm = start.norm();
+    assert!(
+        norm > 0.0 && norm.is_finite(),
+        "{who}: start vector must be nonzero and finite"
+    );
+    start.scale(1.0 / norm)
+}
+
 /// Power iteration on a symmetric operator: `v ← A v / ‖A v‖`, eigenvalue estimate `vᵀ A v`
 /// (Rayleigh quotient). Finds the eigenvalue of largest **magnitude**: λmax only when that one
 /// is positive (for λmax of an indefinite operator use [`extreme_eigenpair`]). `start` is the
@@ -65,12 +75,7 @@ pub fn power_iteration<B: Backend>(
     start: ParamVec<B>,
     config: PowerIterationConfig,
 ) -> Eigenpair<B> {
-    let norm = start.norm();
-    assert!(
-        norm > 0.0 && norm.is_finite(),
-        "power_iteration: start vector must be nonzero and finite"
-    );
-    let mut v = start.scale(1.0 / norm);
+    let mut v = unit(start, "power_iteration");
     let mut value = f64::NAN;
     for k in 1..=config.max_iters.max(1) {
         let av = apply(&v);
@@ -123,13 +128,8 @@ pub fn extreme_eigenpair<B: Backend>(
     start: ParamVec<B>,
     config: PowerIterationConfig,
 ) -> Eigenpair<B> {
-    let norm = start.norm();
-    assert!(
-        norm > 0.0 && norm.is_finite(),
-        "extreme_eigenpair: start vector must be nonzero and finite"
-    );
     let max_iters = config.max_iters.max(1);
-    let mut basis: Vec<ParamVec<B>> = vec![start.scale(1.0 / norm)];
+    let mut basis: Vec<ParamVec<B>> = vec![unit(start, "extreme_eigenpair")];
     let mut alpha: Vec<f64> = Vec::with_capacity(max_iters);
     let mut beta: Vec<f64> = Vec::with_capacity(max_iters);
     let mut previous = f64::NAN;

@@ -16,6 +16,8 @@ const ORDER: &[&str] = &[
     "base/erased",
     "base/config",
     "base",
+    "peers",
+    "collective",
     "driver",
     "guards",
     "constant",

@@ -405,6 +405,20 @@ impl ModelConfig {
             DataSpec::Text { .. } => None,
         };
         let need_image = || image.ok_or(ModelConfigError::Incompatible { model, data: *data });
+        // The two fields every image model takes from the data.
+        let channels = |v: usize| -> Result<(), ModelConfigError> {
+            let (ch, _, _, _) = need_image()?;
+            equal(
+                "in_channels",
+                v,
+                ch,
+                format!("the images have {ch} channels"),
+            )
+        };
+        let classes = |v: usize| -> Result<(), ModelConfigError> {
+            let (_, _, _, k) = need_image()?;
+            equal("num_classes", v, k, format!("the data have {k} classes"))
+        };
         let square = |field: &'static str, size: usize| -> Result<(), ModelConfigError> {
             let (_, h, w, _) = need_image()?;
             if h != w {
@@ -414,7 +428,7 @@ impl ModelConfig {
         };
         match self {
             ModelConfig::Mlp(c) => {
-                let (ch, h, w, k) = need_image()?;
+                let (ch, h, w, _) = need_image()?;
                 equal(
                     "d_input",
                     c.d_input,
@@ -432,21 +446,10 @@ impl ModelConfig {
                         ),
                     ));
                 }
-                equal(
-                    "num_classes",
-                    c.num_classes,
-                    k,
-                    format!("the data have {k} classes"),
-                )
+                classes(c.num_classes)
             }
             ModelConfig::ResNet(c) => {
-                let (ch, _, _, k) = need_image()?;
-                equal(
-                    "in_channels",
-                    c.in_channels,
-                    ch,
-                    format!("the images have {ch} channels"),
-                )?;
+                channels(c.in_channels)?;
                 if c.blocks_per_stage.is_empty() {
                     return Err(bad(
                         "blocks_per_stage",
@@ -468,52 +471,25 @@ impl ModelConfig {
                         ),
                     ));
                 }
-                equal(
-                    "num_classes",
-                    c.num_classes,
-                    k,
-                    format!("the data have {k} classes"),
-                )
+                classes(c.num_classes)
             }
             ModelConfig::Mixer(c) => {
-                let (ch, _, _, k) = need_image()?;
-                equal(
-                    "in_channels",
-                    c.in_channels,
-                    ch,
-                    format!("the images have {ch} channels"),
-                )?;
+                channels(c.in_channels)?;
                 square("image_size", c.image_size)?;
                 divides("patch_size", c.patch_size, "image_size", c.image_size)?;
                 positive("hidden_dim", c.hidden_dim)?;
                 positive("tokens_mlp_dim", c.tokens_mlp_dim)?;
                 positive("channels_mlp_dim", c.channels_mlp_dim)?;
-                equal(
-                    "num_classes",
-                    c.num_classes,
-                    k,
-                    format!("the data have {k} classes"),
-                )
+                classes(c.num_classes)
             }
             ModelConfig::Vit(c) => {
-                let (ch, _, _, k) = need_image()?;
-                equal(
-                    "in_channels",
-                    c.in_channels,
-                    ch,
-                    format!("the images have {ch} channels"),
-                )?;
+                channels(c.in_channels)?;
                 square("image_size", c.image_size)?;
                 divides("patch_size", c.patch_size, "image_size", c.image_size)?;
                 positive("embed_dim", c.embed_dim)?;
                 divides("num_heads", c.num_heads, "embed_dim", c.embed_dim)?;
                 positive("mlp_dim", c.mlp_dim)?;
-                equal(
-                    "num_classes",
-                    c.num_classes,
-                    k,
-                    format!("the data have {k} classes"),
-                )
+                classes(c.num_classes)
             }
             ModelConfig::CharTransformer(c) => {
                 let DataSpec::Text { vocab_size } = *data else {

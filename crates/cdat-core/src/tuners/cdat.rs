@@ -82,7 +82,7 @@ use burn::tensor::backend::Backend;
 
 use super::driver::{LrRule, RuleConfig, StepContext};
 use super::error::{check, ConfigError, StepError};
-use super::guards::guarded_ratio;
+use super::guards::{descends, guarded_ratio};
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Cdat`].
@@ -261,11 +261,7 @@ impl<B: Backend> LrRule<B> for Cdat {
         let beta = self.config.beta;
         self.num = beta * self.num + (1.0 - beta) * n;
         self.den = beta * self.den + (1.0 - beta) * d;
-        let eta = if ctx.slope >= 0.0 {
-            ctx.note(format!(
-                "not a descent direction (gᵀu = {:e} ≥ 0): η = 0",
-                ctx.slope
-            ));
+        let eta = if !descends(ctx) {
             0.0
         } else {
             guarded_ratio(

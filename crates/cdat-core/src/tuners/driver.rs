@@ -19,13 +19,15 @@ use burn::tensor::ElementConversion;
 
 use super::base::{recorder, BaseDirection, BaseOptimizerConfig, DynBase};
 use super::error::{ConfigError, StateError, StepError};
+use super::peers::AllReduce;
 use super::tuner::{LossFn, StepReport, Tuner};
 use crate::curvature::{
-    apply_update, directional_curvature_with, gradient, parameters, CurvatureMethod, HvpBackend,
+    apply_update, directional_curvature_with, gradient, hvp, parameters, CurvatureMethod,
+    HvpBackend,
 };
 use crate::dual::Dual;
 use crate::params::{map_autodiff_params_with, ParamVec};
-use crate::spectrum::{sharpness, Eigenpair, PowerIterationConfig};
+use crate::spectrum::{extreme_eigenpair, random_direction, Eigenpair, PowerIterationConfig};
 
 /// A rule choosing the learning rate `η` for the base direction of one step.
 pub trait LrRule<B: Backend>: Clone + Send + 'static {
@@ -115,10 +117,16 @@ pub struct StepContext<'a, B: Backend, M> {
     /// `‖u‖`.
     pub dir_norm: f64,
     method: CurvatureMethod,
+    peers: Option<&'a dyn AllReduce<B>>,
     report: StepReport,
 }
 
 impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
+    /// `x` over the data-parallel peers (their mean), or `x` on one device.
+    fn mean_scalar(&self, x: f64) -> f64 {
+        self.peers.map_or(x, |p| p.mean_scalar(x))
+    }
+
     /// `uᵀHu` by one forward pass of a second-order jet, or one forward-over-reverse pass,
     /// as the tuner's [`CurvatureMethod`] says (cached; counted as one HVP).
     pub fn curvature(&mut self) -> Result<f64, StepError> {
@@ -126,15 +134,16 @@ impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
             return Ok(c);
         }
         let dc = directional_curvature_with(self.model, self.loss_fn, self.dir, self.method);
+        let curvature = self.mean_scalar(dc.curvature);
         self.report.hvp_evals += 1;
-        if !dc.curvature.is_finite() {
+        if !curvature.is_finite() {
             return Err(StepError::NonFinite {
                 what: "curvature uᵀHu",
-                value: dc.curvature,
+                value: curvature,
             });
         }
-        self.report.curvature = Some(dc.curvature);
-        Ok(dc.curvature)
+        self.report.curvature = Some(curvature);
+        Ok(curvature)
     }
 
     /// `f(w + η·u)` without building a graph (counted as one loss evaluation); may be non-finite.
@@ -142,7 +151,7 @@ impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
         self.report.loss_evals += 1;
         let probe = apply_update(self.model.clone(), self.dir, eta).no_grad();
         let loss = (self.loss_fn)(&probe);
-        Dual::<B>::primal(loss.inner()).into_scalar().elem::<f64>()
+        self.mean_scalar(Dual::<B>::primal(loss.inner()).into_scalar().elem::<f64>())
     }
 
     /// The sharpness λmax by power iteration on exact HVPs from `start` (a previous eigenvector)
@@ -152,7 +161,11 @@ impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
         start: Option<ParamVec<B>>,
         config: PowerIterationConfig,
     ) -> Result<Eigenpair<B>, StepError> {
-        let pair = sharpness(self.model, self.loss_fn, start, config);
+        let (model, loss_fn, peers) = (self.model, self.loss_fn, self.peers);
+        let mean = |v: ParamVec<B>| peers.map_or_else(|| v.clone(), |p| p.mean(v.clone()));
+        // A random start differs between peers: their mean is one start for all.
+        let start = start.unwrap_or_else(|| mean(random_direction(model)));
+        let pair = extreme_eigenpair(|v| mean(hvp(model, loss_fn, v).hv), start, config);
         self.report.hvp_evals += pair.iterations;
         self.report.sharpness = Some(pair.value);
         if !pair.value.is_finite() {
@@ -182,6 +195,7 @@ pub struct Tuned<B: Backend, R: LrRule<B>, D: BaseDirection<B> = DynBase<B>> {
     rule: R,
     steps: usize,
     method: CurvatureMethod,
+    peers: Option<Box<dyn AllReduce<B>>>,
     backend: PhantomData<fn() -> B>,
 }
 
@@ -244,8 +258,18 @@ impl<B: Backend, R: LrRule<B>, D: BaseDirection<B>> Tuned<B, R, D> {
             rule,
             steps: 0,
             method: CurvatureMethod::default(),
+            peers: None,
             backend: PhantomData,
         }
+    }
+
+    /// The same tuner as one of several data-parallel peers: everything it measures on its
+    /// shard (loss, gradient, `uᵀHu`, probe losses, HVPs) is replaced by the mean over the
+    /// peers ([`AllReduce`], e.g. [`Collective`](super::collective::Collective)), so every peer
+    /// takes the step one device would take on the whole batch.
+    pub fn with_all_reduce(mut self, peers: impl AllReduce<B> + 'static) -> Self {
+        self.peers = Some(Box::new(peers));
+        self
     }
 
     /// The same tuner computing `uᵀHu` by `method`.
@@ -326,6 +350,10 @@ where
 {
     fn step(&mut self, model: M, loss_fn: &LossFn<'_, B, M>) -> (M, Result<StepReport, StepError>) {
         let (loss, grad) = gradient(&model, loss_fn);
+        let (loss, grad) = match &self.peers {
+            Some(p) => (p.mean_scalar(loss), p.mean(grad)),
+            None => (loss, grad),
+        };
         if !loss.is_finite() {
             return nonfinite(model, "loss", loss);
         }
@@ -365,6 +393,7 @@ where
             grad_norm,
             dir_norm,
             method: self.method,
+            peers: self.peers.as_deref(),
             report,
         };
         let saved = self.rule.clone();

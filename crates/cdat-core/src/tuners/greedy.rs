@@ -24,7 +24,7 @@ use burn::tensor::backend::Backend;
 
 use super::driver::{LrRule, RuleConfig, StepContext};
 use super::error::{check, ConfigError, StepError};
-use super::guards::guarded_ratio;
+use super::guards::{descends, guarded_ratio};
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Greedy`].
@@ -84,11 +84,7 @@ impl<B: Backend> LrRule<B> for Greedy {
         &mut self,
         ctx: &mut StepContext<'_, B, M>,
     ) -> Result<f64, StepError> {
-        if ctx.slope >= 0.0 {
-            ctx.note(format!(
-                "not a descent direction (gᵀu = {:e} ≥ 0): η = 0",
-                ctx.slope
-            ));
+        if !descends(ctx) {
             self.last_lr = Some(0.0);
             return Ok(0.0);
         }

@@ -1,5 +1,26 @@
-//! The guards the curvature rules share (CDAT, greedy, sharpness): a zero denominator and the
-//! optional cap on η, each explained in the step's note.
+//! The guards the rules share, each explained in the step's note: a direction that does not
+//! descend (linesearch, greedy, CDAT), and a zero denominator and the optional cap on η (the
+//! curvature rules: CDAT, greedy, sharpness).
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::Backend;
+
+use super::driver::StepContext;
+use crate::curvature::HvpBackend;
+
+/// Whether `u` descends (`gᵀu < 0`); if not, notes that the rule takes `η = 0`.
+pub fn descends<B: Backend, M: AutodiffModule<HvpBackend<B>>>(
+    ctx: &mut StepContext<'_, B, M>,
+) -> bool {
+    let descends = ctx.slope < 0.0;
+    if !descends {
+        ctx.note(format!(
+            "not a descent direction (gᵀu = {:e} ≥ 0): η = 0",
+            ctx.slope
+        ));
+    }
+    descends
+}
 
 /// `scale · n / d` with the shared guards of the curvature rules: zero denominator, cap.
 pub fn guarded_ratio(

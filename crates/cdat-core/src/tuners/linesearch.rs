@@ -36,6 +36,7 @@ use burn::tensor::backend::Backend;
 
 use super::driver::{LrRule, RuleConfig, StepContext};
 use super::error::{check, ConfigError, StepError};
+use super::guards::descends;
 use crate::curvature::HvpBackend;
 
 /// Hyperparameters of [`Linesearch`].
@@ -130,11 +131,7 @@ impl<B: Backend> LrRule<B> for Linesearch {
         &mut self,
         ctx: &mut StepContext<'_, B, M>,
     ) -> Result<f64, StepError> {
-        if ctx.slope >= 0.0 {
-            ctx.note(format!(
-                "not a descent direction (gᵀu = {:e} ≥ 0): no linesearch, η = 0",
-                ctx.slope
-            ));
+        if !descends(ctx) {
             return Ok(0.0);
         }
         let c = &self.config;

@@ -25,6 +25,8 @@
 //! 2. [`tuner`]: the object-safe [`Tuner`] trait and [`StepReport`];
 //! 3. [`base`]: base directions from Burn's optimizer configs ([`BaseOptimizerConfig`]) and
 //!    the CLI's [`BaseConfig`];
+//!    [`peers`]: the mean over data-parallel peers ([`AllReduce`]), and [`collective`], its
+//!    implementation on Burn's collective operations;
 //! 4. [`driver`]: the step every tuner shares ([`Tuned`]), [`LrRule`], [`RuleConfig`];
 //! 5. [`guards`]: the zero-curvature and cap guards of the curvature rules;
 //! 6. one file per rule: [`constant`], [`schedule`], [`linesearch`], [`polyak`],
@@ -33,6 +35,7 @@
 
 pub mod base;
 pub mod cdat;
+pub mod collective;
 pub mod constant;
 pub mod driver;
 pub mod error;
@@ -40,6 +43,7 @@ pub mod greedy;
 pub mod guards;
 pub mod hypergradient;
 pub mod linesearch;
+pub mod peers;
 pub mod polyak;
 pub mod registry;
 pub mod schedule;
@@ -51,12 +55,14 @@ pub use base::{
     GradientDescentConfig,
 };
 pub use cdat::{Cdat, CdatConfig, CdatRecord};
+pub use collective::Collective;
 pub use constant::{Constant, ConstantConfig};
 pub use driver::{LrRule, RuleConfig, StepContext, Tuned, TunedRecord};
 pub use error::{ConfigError, StateError, StepError};
 pub use greedy::{Greedy, GreedyConfig};
 pub use hypergradient::{Hypergradient, HypergradientConfig, HypergradientRecord};
 pub use linesearch::{Linesearch, LinesearchConfig};
+pub use peers::AllReduce;
 pub use polyak::{Polyak, PolyakConfig};
 pub use registry::{BoxedTuner, ConfigVisitor, TunerConfig, TUNER_NAMES};
 pub use schedule::{CosineConfig, LinearDecayConfig, Schedule, ScheduleKind, WarmupConstantConfig};

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{format_number, padded_ranges, register_font, FAMILY};
+use super::style::{draw_legend, format_number, padded_ranges, register_font, FAMILY};
 
 /// A curve or a set of points.
 pub struct Series {
@@ -183,13 +183,6 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Res
                 .map_err(e)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FAMILY, 15))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(e)?;
+    draw_legend(&mut chart).map_err(e)?;
     Ok(())
 }

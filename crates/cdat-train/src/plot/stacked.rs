@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{format_number, padded_ranges, register_font, FAMILY, GREY};
+use super::style::{draw_legend, format_number, padded_ranges, register_font, FAMILY, GREY};
 
 /// One panel: a curve and an optional dashed reference curve.
 pub struct StackedPanel {
@@ -149,13 +149,6 @@ fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &StackedPanel) -> 
         .map_err(e)?
         .label(p.label)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FAMILY, 15))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(e)?;
+    draw_legend(&mut chart).map_err(e)?;
     Ok(())
 }

@@ -34,6 +34,19 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(23, 190, 207),
 ];
 
+/// Draws the series labels of `chart` as every plot does: upper right, on a translucent box.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FAMILY, 15))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+}
+
 /// Axis ranges for data spanning `x` and `y`: an empty x range widened by ±0.5, the y range
 /// padded by 5% (or by max(0.5, 5% of |y|) when it is a single value).
 pub fn padded_ranges((x0, x1): (f64, f64), (y0, y1): (f64, f64)) -> ((f64, f64), (f64, f64)) {
