@@ -16,19 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A small run measuring everything that can carry state across steps: heavy ball, CDAT EMAs,
-/// mini-batches, sharpness warm starts, evaluation.
+/// On top of [`common::FAST`]: a small run measuring everything that can carry state across
+/// steps: heavy ball, CDAT EMAs, mini-batches, sharpness warm starts, evaluation.
 const RUN: &[&str] = &[
-    "--backend",
-    "ndarray",
-    "--no-progress",
     "--no-plots",
-    "--train-subset",
-    "256",
-    "--test-subset",
-    "128",
-    "--model-set",
-    "hidden=[32]",
     "--optimizer",
     "momentum",
     "--tuner-set",
@@ -47,7 +38,8 @@ const RUN: &[&str] = &[
 
 fn command(out: &Path, steps: usize, extra: &[&str]) -> Command {
     let mut c = common::bin();
-    c.args(RUN)
+    c.args(common::FAST)
+        .args(RUN)
         .args(["--steps", &steps.to_string()])
         .arg("--out")
         .arg(out)

@@ -162,7 +162,10 @@ impl<B: Backend, M: AutodiffModule<HvpBackend<B>>> StepContext<'_, B, M> {
         config: PowerIterationConfig,
     ) -> Result<Eigenpair<B>, StepError> {
         let (model, loss_fn, peers) = (self.model, self.loss_fn, self.peers);
-        let mean = |v: ParamVec<B>| peers.map_or_else(|| v.clone(), |p| p.mean(v.clone()));
+        let mean = |v: ParamVec<B>| match peers {
+            Some(p) => p.mean(v),
+            None => v,
+        };
         // A random start differs between peers: their mean is one start for all.
         let start = start.unwrap_or_else(|| mean(random_direction(model)));
         let pair = extreme_eigenpair(|v| mean(hvp(model, loss_fn, v).hv), start, config);

@@ -150,11 +150,6 @@ impl Schedule {
         }
     }
 
-    /// The warm-up length `W`.
-    pub fn warmup_steps(&self) -> usize {
-        self.warmup
-    }
-
     /// `η_t`.
     pub fn lr_at(&self, t: usize) -> f64 {
         let peak = self.peak_lr;
