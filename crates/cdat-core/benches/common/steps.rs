@@ -18,7 +18,7 @@ pub type A = Autodiff<NB>;
 pub type H = HvpBackend<NB>;
 
 /// One step of Burn's own optimizer `optim` on `Autodiff<NdArray>`.
-fn burn_step<'a, M, O>(
+pub fn burn_step<'a, M, O>(
     model: M,
     mut optim: O,
     x: &'a Tensor<A, 4>,
@@ -38,7 +38,7 @@ where
 }
 
 /// One tuner step on `HvpBackend<NdArray>`.
-fn tuner_step<'a, M>(
+pub fn tuner_step<'a, M>(
     model: M,
     tuner: TunerConfig,
     base: BaseConfig,
