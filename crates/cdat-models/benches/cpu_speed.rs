@@ -23,21 +23,42 @@
 //! the others (`x₀W₀`, `x₁W₀`, `x₀U`, `x₂W₀`, `x₁U`), see `cdat_core::dual`.
 //!
 //! Run with `cargo bench -p cdat-models --bench cpu_speed` (`CDAT_BENCH_REPS` sets the
-//! repetitions, default 5; `--features openblas` measures the OpenBLAS build).
+//! repetitions, default 5; `--features openblas` measures NdArray with the system OpenBLAS,
+//! `--features flex` adds Burn's Flex CPU backend with both convolution implementations).
+//!
+//! # Where the time goes (NdArray, 2 cores, `perf record -e cpu-clock` of this bench)
+//!
+//! Share of the samples, tap-matmul convolutions (the ResNet-8 steps dominate the run):
+//! matmul kernel and packing (matrixmultiply) 20%; NdArray's element-by-element copies of
+//! non-contiguous arrays (`ndarray::iterators::to_vec_mapped`: the strided tap slices made
+//! contiguous by `reshape`, and the permuted weights) 18%; `memmove` (cat, the zero padding,
+//! copy-on-write of shared buffers) 15%; the kernel (page faults and zeroing of fresh
+//! allocations) 18%; `slice_assign` and elementwise zips 6–11%; `TensorData::full` and `memset`
+//! (the zero tensors of the slice backward pass, one full padded map per kernel tap) 6%. So a
+//! ResNet-8 step is ~80% data movement and allocation, and ~17× the time of its multiply-adds
+//! at large-matmul speed; the MLP gradient, all matmul, is 1.4–1.9× its floor.
+//!
+//! An im2col formulation built from Burn tensor ops (one `[N·H'·W', 9C] × [9C, O]` matmul) was
+//! measured and rejected: with the taps reshaped to `[rows, C]` and concatenated along the
+//! columns a ResNet-8 Adam step took 3.70 s, with the 4-D taps concatenated along the channels
+//! 4.44 s, against 1.86 s for the tap matmuls in the same session: the patch matrix is 9× the
+//! feature map, and NdArray moves it (and its gradient, split back by the `cat` backward) at
+//! the copy speeds above, which cost more than the 8 matmul-output additions they save.
 
 #[path = "../../cdat-core/benches/common/mod.rs"]
 mod common;
 
 use std::time::Duration;
 
+use burn::backend::Autodiff;
 use burn::nn::conv::Conv2d;
 use burn::optim::AdamConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
-use cdat_core::curvature::{directional_curvature, gradient, parameters};
+use cdat_core::curvature::{directional_curvature, gradient, parameters, HvpBackend};
 use cdat_core::tuners::{BaseConfig, CdatConfig, TunerConfig};
-use cdat_models::{ResNet, ResNetConfig};
-use common::steps::{burn_step, tuner_step, A, H, NB};
+use cdat_models::{ConvImpl, ResNet, ResNetConfig};
+use common::steps::{burn_step, tuner_step, NB};
 use common::{copy_into, cross_entropy, interleaved_medians, Mlp, Net};
 
 impl<B: Backend> Net<B> for ResNet<B> {
@@ -96,21 +117,31 @@ fn resnet_macs<B: Backend>(net: &ResNet<B>, side: usize) -> Macs {
 }
 
 fn main() {
-    let dev = Default::default();
     let reps = common::reps(5);
-    NB::seed(&dev, 0);
+    measure::<NB>("ndarray", matmul_kernels(), ConvImpl::TapMatmul, reps);
+    #[cfg(feature = "flex")]
+    for conv in [ConvImpl::Native, ConvImpl::TapMatmul] {
+        measure::<burn::backend::Flex>("flex", "gemm", conv, reps);
+    }
+}
+
+/// Times and ratios of the module docs on backend `B` (named `name`, matmul kernels `kernels`),
+/// with ResNet-8's convolutions evaluated by `conv`.
+fn measure<B: Backend>(name: &str, kernels: &str, conv: ConvImpl, reps: usize) {
+    let dev: B::Device = Default::default();
+    B::seed(&dev, 0);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let s = |d: Duration| d.as_secs_f64();
 
     // The floor: one large matmul.
-    let a = Tensor::<NB, 2>::random([FLOOR_SIDE; 2], Distribution::Default, &dev);
-    let b = Tensor::<NB, 2>::random([FLOOR_SIDE; 2], Distribution::Default, &dev);
+    let a = Tensor::<B, 2>::random([FLOOR_SIDE; 2], Distribution::Default, &dev);
+    let b = Tensor::<B, 2>::random([FLOOR_SIDE; 2], Distribution::Default, &dev);
 
     // The MLP gradient.
     let n_mlp = 1024;
-    let mlp = Mlp::<A>::new(&dev);
-    let x_mlp = Tensor::<A, 4>::random([n_mlp, 1, 28, 28], Distribution::Default, &dev);
-    let y_mlp = labels::<A>(n_mlp, &dev);
+    let mlp = Mlp::<Autodiff<B>>::new(&dev);
+    let x_mlp = Tensor::<Autodiff<B>, 4>::random([n_mlp, 1, 28, 28], Distribution::Default, &dev);
+    let y_mlp = labels::<Autodiff<B>>(n_mlp, &dev);
     let mlp_macs = n_mlp as f64
         * Macs {
             first: 784.0 * 512.0,
@@ -120,14 +151,16 @@ fn main() {
 
     // ResNet-8: the same initial parameters on both backends.
     let n = 128;
-    let config = ResNetConfig::resnet8();
-    let mh: ResNet<H> = config.init(&dev);
-    let ma: ResNet<A> = copy_into(&parameters(&mh), config.init(&dev));
+    let config = ResNetConfig::resnet8().with_conv_impl(conv);
+    let mh: ResNet<HvpBackend<B>> = config.init(&dev);
+    let ma: ResNet<Autodiff<B>> = copy_into(&parameters(&mh), config.init(&dev));
     let per_example = resnet_macs(&mh, 32);
-    let x = Tensor::<NB, 4>::random([n, 3, 32, 32], Distribution::Default, &dev);
-    let (xa, ya) = (Tensor::<A, 4>::from_data(x.to_data(), &dev), labels::<A>(n, &dev));
-    let (xh, yh) = (Tensor::<H, 4>::from_data(x.to_data(), &dev), labels::<H>(n, &dev));
-    let loss_h = |m: &ResNet<H>| cross_entropy(m.logits(xh.clone()), yh.clone());
+    let x = Tensor::<B, 4>::random([n, 3, 32, 32], Distribution::Default, &dev);
+    let xa = Tensor::<Autodiff<B>, 4>::from_data(x.to_data(), &dev);
+    let ya = labels::<Autodiff<B>>(n, &dev);
+    let xh = Tensor::<HvpBackend<B>, 4>::from_data(x.to_data(), &dev);
+    let yh = labels::<HvpBackend<B>>(n, &dev);
+    let loss_h = |m: &ResNet<HvpBackend<B>>| cross_entropy(m.logits(xh.clone()), yh.clone());
     let u = parameters(&mh).random_normal_like();
     // A cap keeps the CDAT steps finite over the repetitions on random labels.
     let cdat = TunerConfig::Cdat(CdatConfig {
@@ -146,7 +179,12 @@ fn main() {
                 let loss = cross_entropy(mlp.logits(x_mlp.clone()), y_mlp.clone());
                 std::hint::black_box(loss.backward());
             }),
-            burn_step(ma, adam.init::<A, ResNet<A>>(), &xa, &ya),
+            burn_step(
+                ma,
+                adam.init::<Autodiff<B>, ResNet<Autodiff<B>>>(),
+                &xa,
+                &ya,
+            ),
             tuner_step(mh.clone(), cdat, BaseConfig::adam(), &xh, &yh),
             Box::new(|| {
                 std::hint::black_box(gradient(&mh, &loss_h));
@@ -161,32 +199,39 @@ fn main() {
     };
     let rate = (FLOOR_SIDE as f64).powi(3) / s(t_floor);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let tag = format!("{name}, {conv:?} convolutions");
     println!(
-        "matmul floor: [{FLOOR_SIDE}, {FLOOR_SIDE}]² in {:.2} ms = {:.1} GFLOP/s ({threads} threads available, {})",
+        "[{tag}] matmul floor: [{FLOOR_SIDE}, {FLOOR_SIDE}]² in {:.2} ms = {:.1} GFLOP/s \
+         ({threads} threads available, {kernels})",
         ms(t_floor),
         2.0 * rate / 1e9,
-        matmul_kernels(),
     );
     let floor = |macs: f64| Duration::from_secs_f64(macs / rate);
+    let gradient_macs = n as f64 * per_example.gradient();
     let rows = [
-        ("mlp_gradient", "MLP 784-512-512-10 gradient (Autodiff<NdArray>)", t_mlp, mlp_macs),
+        (
+            "mlp_gradient",
+            "MLP 784-512-512-10 gradient (Autodiff)",
+            t_mlp,
+            mlp_macs,
+        ),
         (
             "resnet8_adam_step",
-            "ResNet-8 Burn Adam step (Autodiff<NdArray>)",
+            "ResNet-8 Burn Adam step (Autodiff)",
             t_adam,
-            n as f64 * per_example.gradient(),
+            gradient_macs,
         ),
         (
             "resnet8_cdat_step",
-            "ResNet-8 CDAT over Adam step (HvpBackend<NdArray>)",
+            "ResNet-8 CDAT over Adam step (HvpBackend)",
             t_cdat,
-            n as f64 * (per_example.gradient() + per_example.jet()),
+            gradient_macs + n as f64 * per_example.jet(),
         ),
         (
             "resnet8_gradient_pass",
             "ResNet-8   of which: gradient pass (HvpBackend)",
             t_grad,
-            n as f64 * per_example.gradient(),
+            gradient_macs,
         ),
         (
             "resnet8_jet_pass",
@@ -197,17 +242,31 @@ fn main() {
     ];
     for (_, label, t, macs) in rows {
         println!(
-            "{label:52} {:9.2} ms  (floor {:7.2} ms, {:.2} GMAC)",
+            "[{tag}] {label:48} {:9.2} ms  (floor {:7.2} ms, {:.2} GMAC)",
             ms(t),
             ms(floor(macs)),
             macs / 1e9
         );
     }
-    for (name, _, t, macs) in rows {
-        println!("ratio {name}_over_matmul_floor {:.3}", s(t) / s(floor(macs)));
+    let key = if conv == ConvImpl::TapMatmul {
+        name.to_string()
+    } else {
+        format!("{name}_{conv:?}").to_lowercase()
+    };
+    for (row, _, t, macs) in rows {
+        println!(
+            "ratio {row}_over_matmul_floor.{key} {:.3}",
+            s(t) / s(floor(macs))
+        );
     }
-    println!("ratio cdat_step_over_adam_step.resnet8 {:.3}", s(t_cdat) / s(t_adam));
-    println!("ratio jet_pass_over_gradient_pass.resnet8 {:.3}", s(t_jet) / s(t_grad));
+    println!(
+        "ratio cdat_step_over_adam_step.resnet8.{key} {:.3}",
+        s(t_cdat) / s(t_adam)
+    );
+    println!(
+        "ratio jet_pass_over_gradient_pass.resnet8.{key} {:.3}",
+        s(t_jet) / s(t_grad)
+    );
 }
 
 /// Labels `i mod 10` for a batch of `n`.

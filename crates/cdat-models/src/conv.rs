@@ -1,11 +1,9 @@
 //! Convolution and patch-extraction helpers.
 //!
 //! [`conv2d_channels_last`] evaluates a burn-nn [`Conv2d`] on a channels-last feature map
-//! `[N, H, W, C]` as one matmul (im2col): the (strided) shifted slices of the kernel taps are
-//! concatenated into a patch matrix `P = [x[:, i::s, j::s, :]]_{i,j}` of shape
-//! `[N·H'·W', kh·kw·C]`, and `y = P·W' + b` with the weight permuted to `[kh·kw·C, O]`. It uses
-//! only cat (zero padding, patches), slice, reshape, permute, 2-D matmul and add, and on CPU
-//! backends whose native
+//! `[N, H, W, C]` as a sum over kernel taps of (strided) shifted slices times the matching
+//! `[C, O]` weight slice: `y = sum_{i,j} x[:, i::s, j::s, :] W[:, :, i, j]^T + b`. It uses only
+//! cat (zero padding), slice, reshape, 2-D matmul and add, and on CPU backends whose native
 //! convolution backward pass is a naive loop (e.g. `NdArray`, where it is ~25x slower than
 //! this) it is much faster to differentiate. It computes the same function of the same
 //! `Conv2d` parameters as `Conv2d::forward`.
@@ -20,23 +18,23 @@ use burn::tensor::{backend::Backend, s, Tensor};
 pub enum ConvImpl {
     /// The backend's `conv2d` op on NCHW feature maps (best on GPU backends).
     Native,
-    /// Channels-last feature maps and one matmul over the patch matrix (im2col), see
+    /// Channels-last feature maps and one matmul per kernel tap, see
     /// [`conv2d_channels_last`] (best on CPU backends).
-    Im2col,
+    TapMatmul,
 }
 
 impl ConvImpl {
     /// Whether feature maps are kept channels-last (`[N, H, W, C]`) with this implementation.
     pub fn channels_last(self) -> bool {
-        self == ConvImpl::Im2col
+        self == ConvImpl::TapMatmul
     }
 
     /// Applies `conv` to a feature map in this implementation's layout (`[N, C, H, W]` for
-    /// [`ConvImpl::Native`], `[N, H, W, C]` for [`ConvImpl::Im2col`]).
+    /// [`ConvImpl::Native`], `[N, H, W, C]` for [`ConvImpl::TapMatmul`]).
     pub fn apply<B: Backend>(self, conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
         match self {
             ConvImpl::Native => conv.forward(x),
-            ConvImpl::Im2col => conv2d_channels_last(conv, x),
+            ConvImpl::TapMatmul => conv2d_channels_last(conv, x),
         }
     }
 }
@@ -113,33 +111,33 @@ pub fn conv2d_channels_last<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Te
     let (ho, wo) = ((hp - kh) / sh + 1, (wp - kw) / sw + 1);
     let rows = n * ho * wo;
     let xp = zero_pad_channels_last(x, padding);
-    // The patch matrix [rows, kh*kw*C]: the strided shifted slice of each tap, columns in
-    // (i, j, c) order, built once by one `cat`.
-    let taps: Vec<Tensor<B, 2>> = (0..kh)
-        .flat_map(|i| (0..kw).map(move |j| (i, j)))
-        .map(|(i, j)| {
-            xp.clone()
+    // [O, C, kh, kw] -> [kh, kw, C, O]
+    let weight = conv.weight.val().permute([2, 3, 1, 0]);
+
+    let mut out: Option<Tensor<B, 2>> = None;
+    for i in 0..kh {
+        for j in 0..kw {
+            let tap: Tensor<B, 2> = xp
+                .clone()
                 .slice(s![
                     ..,
                     i..i + (ho - 1) * sh + 1; sh as isize,
                     j..j + (wo - 1) * sw + 1; sw as isize,
                     ..
                 ])
-                .reshape([rows, c])
-        })
-        .collect();
-    let patches = if taps.len() == 1 {
-        taps.into_iter().next().expect("one tap")
-    } else {
-        Tensor::cat(taps, 1)
-    };
-    // [O, C, kh, kw] -> [kh, kw, C, O] -> [kh*kw*C, O], rows in the patch matrix's order.
-    let weight = conv
-        .weight
-        .val()
-        .permute([2, 3, 1, 0])
-        .reshape([kh * kw * c, o]);
-    let mut out = patches.matmul(weight);
+                .reshape([rows, c]);
+            let w_tap: Tensor<B, 2> = weight
+                .clone()
+                .slice(s![i..i + 1, j..j + 1, .., ..])
+                .reshape([c, o]);
+            let y = tap.matmul(w_tap);
+            out = Some(match out {
+                Some(acc) => acc + y,
+                None => y,
+            });
+        }
+    }
+    let mut out = out.expect("kernel has at least one tap");
     if let Some(bias) = &conv.bias {
         out = out + bias.val().reshape([1, o]);
     }

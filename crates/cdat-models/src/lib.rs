@@ -18,11 +18,11 @@
 //! - [`attention`]: hand-written multi-head self-attention and pre-LN transformer block.
 //! - [`loss`]: cross-entropy, sequence cross-entropy, one-hot MSE, accuracy.
 //! - [`registry`]: run-time model selection by name ([`ModelConfig`], [`AnyModel`]).
-//! - [`conv`]: convolution as one matmul over a patch matrix ([`ConvImpl`]) and patch extraction.
+//! - [`conv`]: convolution as per-tap matmuls ([`ConvImpl`]) and patch extraction.
 //!
 //! Default configs are sized for a 2-core CPU. One Adam step on a CIFAR-10 batch of 128 with
 //! `Autodiff<NdArray<f32>>` on 2 cores takes about 0.01 s (MLP), 1.0 s (ResNet, base width 8),
-//! 0.35 s (Mixer) and 0.65 s (ViT). Convolutions default to [`ConvImpl::Im2col`], because
+//! 0.35 s (Mixer) and 0.65 s (ViT). Convolutions default to [`ConvImpl::TapMatmul`], because
 //! `NdArray`'s native convolution backward pass is ~25x slower; on backends with a fast
 //! convolution (GPU backends, or Burn's `Flex` CPU backend, where the default ResNet step takes
 //! 0.44 s) [`ConvImpl::Native`] is the better choice.

@@ -103,9 +103,9 @@ pub struct ResNetConfig {
     #[config(default = "Normalization::None")]
     pub normalization: Normalization,
     /// How convolutions are evaluated (same function and parameters either way).
-    /// [`ConvImpl::Im2col`] (default) is much faster to differentiate on CPU backends;
+    /// [`ConvImpl::TapMatmul`] (default) is much faster to differentiate on CPU backends;
     /// [`ConvImpl::Native`] uses the backend's `conv2d` (preferable on GPU).
-    #[config(default = "ConvImpl::Im2col")]
+    #[config(default = "ConvImpl::TapMatmul")]
     pub conv_impl: ConvImpl,
 }
 
@@ -244,7 +244,7 @@ impl<B: Backend> BasicBlock<B> {
     }
 
     /// Applies the block to a feature map in the layout of its [`ConvImpl`]
-    /// (`[N, C, H, W]` for `Native`, `[N, H, W, C]` for `Im2col`).
+    /// (`[N, C, H, W]` for `Native`, `[N, H, W, C]` for `TapMatmul`).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let imp = self.conv_impl;
         let cl = imp.channels_last();

@@ -153,8 +153,8 @@ fn mlp(what: Check) {
 fn resnet(what: Check) {
     let dev = Default::default();
     for (norm, conv) in [
-        (Normalization::None, ConvImpl::Im2col),
-        (Normalization::LayerNorm, ConvImpl::Im2col),
+        (Normalization::None, ConvImpl::TapMatmul),
+        (Normalization::LayerNorm, ConvImpl::TapMatmul),
         (Normalization::None, ConvImpl::Native),
     ] {
         let m = ResNetConfig::new()

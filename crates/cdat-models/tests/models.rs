@@ -314,7 +314,7 @@ fn causal_mask_marks_future_positions() {
 }
 
 #[test]
-fn im2col_convolution_matches_native() {
+fn tap_matmul_convolution_matches_native() {
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::PaddingConfig2d;
     use cdat_models::conv::conv2d_channels_last;
@@ -337,11 +337,11 @@ fn im2col_convolution_matches_native() {
             .init::<AD>(&dev);
         let x = images::<AD>(2, 3, 7).require_grad();
         let native = conv.forward(x.clone());
-        let im2col =
+        let taps =
             conv2d_channels_last(&conv, x.clone().permute([0, 2, 3, 1])).permute([0, 3, 1, 2]);
-        assert_eq!(native.dims(), im2col.dims(), "k={k} s={stride} {padding:?}");
+        assert_eq!(native.dims(), taps.dims(), "k={k} s={stride} {padding:?}");
         let a: Vec<f32> = native.clone().into_data().to_vec().unwrap();
-        let b: Vec<f32> = im2col.clone().into_data().to_vec().unwrap();
+        let b: Vec<f32> = taps.clone().into_data().to_vec().unwrap();
         for (u, v) in a.iter().zip(&b) {
             assert!(
                 (u - v).abs() < 1e-5,
@@ -350,7 +350,7 @@ fn im2col_convolution_matches_native() {
         }
         // Same gradients with respect to the input and the weights.
         let ga = (native.clone() * native).sum().backward();
-        let gb = (im2col.clone() * im2col).sum().backward();
+        let gb = (taps.clone() * taps).sum().backward();
         let pairs = [
             (x.grad(&ga).unwrap(), x.grad(&gb).unwrap()),
             (
@@ -387,8 +387,8 @@ fn resnet_conv_impls_agree() {
         // Burn parameters are initialized lazily and cloning an uninitialized module
         // re-samples its weights, so run a forward pass before cloning.
         let ya: Vec<f32> = a.forward(x.clone()).into_data().to_vec().unwrap();
-        let b = a.clone().with_conv_impl(ConvImpl::Im2col);
-        assert_eq!(b.blocks[1].conv_impl, ConvImpl::Im2col);
+        let b = a.clone().with_conv_impl(ConvImpl::TapMatmul);
+        assert_eq!(b.blocks[1].conv_impl, ConvImpl::TapMatmul);
         let yb: Vec<f32> = b.forward(x).into_data().to_vec().unwrap();
         for (u, v) in ya.iter().zip(&yb) {
             assert!((u - v).abs() < 1e-5, "{norm:?}: {u} vs {v}");

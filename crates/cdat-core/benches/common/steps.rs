@@ -7,6 +7,7 @@ use std::time::Duration;
 use burn::backend::{Autodiff, NdArray};
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer, SgdConfig};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use cdat_core::curvature::{directional_curvature, gradient, parameters, HvpBackend};
 use cdat_core::tuners::{BaseConfig, CdatConfig, ConstantConfig, TunerConfig};
@@ -17,16 +18,18 @@ pub type NB = NdArray<f32>;
 pub type A = Autodiff<NB>;
 pub type H = HvpBackend<NB>;
 
-/// One step of Burn's own optimizer `optim` on `Autodiff<NdArray>`.
-pub fn burn_step<'a, M, O>(
+/// One step of Burn's own optimizer `optim` on an autodiff backend `AB` (`Autodiff<NdArray>`
+/// in these benches).
+pub fn burn_step<'a, AB, M, O>(
     model: M,
     mut optim: O,
-    x: &'a Tensor<A, 4>,
-    y: &'a Tensor<A, 1, Int>,
+    x: &'a Tensor<AB, 4>,
+    y: &'a Tensor<AB, 1, Int>,
 ) -> Box<dyn FnMut() + 'a>
 where
-    M: AutodiffModule<A> + Net<A> + 'a,
-    O: Optimizer<M, A> + 'a,
+    AB: AutodiffBackend,
+    M: AutodiffModule<AB> + Net<AB> + 'a,
+    O: Optimizer<M, AB> + 'a,
 {
     let mut model = Some(model);
     Box::new(move || {
@@ -37,18 +40,19 @@ where
     })
 }
 
-/// One tuner step on `HvpBackend<NdArray>`.
-pub fn tuner_step<'a, M>(
+/// One tuner step on `HvpBackend<B>` (`HvpBackend<NdArray>` in these benches).
+pub fn tuner_step<'a, B, M>(
     model: M,
     tuner: TunerConfig,
     base: BaseConfig,
-    x: &'a Tensor<H, 4>,
-    y: &'a Tensor<H, 1, Int>,
+    x: &'a Tensor<HvpBackend<B>, 4>,
+    y: &'a Tensor<HvpBackend<B>, 1, Int>,
 ) -> Box<dyn FnMut() + 'a>
 where
-    M: AutodiffModule<H> + Net<H> + 'a,
+    B: Backend,
+    M: AutodiffModule<HvpBackend<B>> + Net<HvpBackend<B>> + 'a,
 {
-    let mut tuner = tuner.build::<NB, M>(base).unwrap();
+    let mut tuner = tuner.build::<B, M>(base).unwrap();
     let mut model = Some(model);
     Box::new(move || {
         let loss = |m: &M| cross_entropy(m.logits(x.clone()), y.clone());
