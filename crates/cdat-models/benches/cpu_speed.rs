@@ -1,20 +1,22 @@
 //! Absolute CPU speed, and how far each step is from the machine's practical limit.
 //!
-//! Prints, from one run on `NdArray<f32>` (interleaved medians):
+//! Prints, from one run per backend (`NdArray<f32>`, and Flex with `--features flex`;
+//! interleaved medians):
 //!
 //! - the time of one large matmul `[S, S] × [S, S]` of the same backend, as a rate of
 //!   multiply-adds per second: the *matmul floor* of a workload is its multiply-adds at that rate;
 //! - the gradient of the MLP 784-512-512-10 (batch 1,024, mean cross-entropy) on
-//!   `Autodiff<NdArray>`;
+//!   `Autodiff<B>`;
 //! - Burn's Adam step and the CDAT-over-Adam step on ResNet-8 (widths 16/32/64, no
 //!   normalization, batch 128 of 32×32 images), and the two passes of the CDAT step alone (the
-//!   gradient on `HvpBackend<NdArray>` and the jet pass for `uᵀHu`);
+//!   gradient on `HvpBackend<B>` and the jet pass for `uᵀHu`);
 //!
 //! each in ms, then `ratio <name> <value>` lines: each time over its matmul floor (1 would be a
 //! step that does nothing but its multiply-adds at large-matmul speed), the CDAT step over the
-//! Adam step, and the jet pass over the gradient pass. Goals (issue 19, 2 cores):
-//! `mlp_gradient_over_matmul_floor` ≤ 1.5, `cdat_step_over_adam_step.resnet8` ≤ 2,
-//! `jet_pass_over_gradient_pass.resnet8` < 1.
+//! Adam step, and the jet pass over the gradient pass, each name suffixed with the backend
+//! (`.ndarray`, `.flex`, `.flex_native`). Goals (issue 19, 2 cores):
+//! `mlp_gradient_over_matmul_floor.*` ≤ 1.5, `cdat_step_over_adam_step.resnet8.*` ≤ 2,
+//! `jet_pass_over_gradient_pass.resnet8.*` < 1.
 //!
 //! Multiply-adds counted (matmul and convolution products only, as `conv2d_channels_last`
 //! evaluates them): a gradient does the forward products, one weight-gradient product per layer
@@ -70,8 +72,8 @@ impl<B: Backend> Net<B> for ResNet<B> {
 /// Side of the square matmul that sets the floor.
 const FLOOR_SIDE: usize = 1536;
 
-/// Multiply-adds of a layer: the forward product, per example.
-#[derive(Clone, Copy, Default)]
+/// Forward multiply-adds of a network, per example, split by where the layer sits.
+#[derive(Clone, Copy)]
 struct Macs {
     /// Forward product of the first layer (input independent of the parameters).
     first: f64,
