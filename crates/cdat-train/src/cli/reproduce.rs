@@ -22,8 +22,9 @@ pub struct ReproduceArgs {
     /// DIR/cifar10, DIR/tinyshakespeare).
     #[arg(long, value_name = "DIR", default_value = "data")]
     pub data_root: PathBuf,
-    /// Folder for the runs (one sub-folder per suite and run) [default: runs/paper, or
-    /// runs/paper-quick with --quick].
+    /// Folder for the runs (one sub-folder per suite and run; finished runs are archived to
+    /// config.toml, summary.json and metrics.jsonl.gz) [default: experiments/runs, the runs
+    /// committed with the repository, or runs/paper-quick with --quick].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Folder for the tables and plots [default: experiments/results, or <out>/results with

@@ -20,6 +20,13 @@ use crate::run::error::UserError;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
+    /// Seeds every run is repeated with (model initialization, data subset and order,
+    /// sharpness start vectors); a run's folder name ends in `_seed<k>`.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// Seeds of `--quick` (default: `seeds`); fewer keep the pipeline check short.
+    #[serde(default)]
+    pub quick_seeds: Option<Vec<u64>>,
     /// Options added to every run with `--quick`.
     #[serde(default)]
     pub quick: Vec<String>,
@@ -43,8 +50,17 @@ pub struct Suite {
     /// Options added to this suite's runs with `--quick` (after the plan's).
     #[serde(default)]
     pub quick: Vec<String>,
+    /// Expected minutes of the whole suite (every run and seed) with the release build on 2
+    /// CPU cores: the plan's statement of its budget and the basis of `reproduce`'s estimate
+    /// of the time left.
+    #[serde(default)]
+    pub expected_minutes: Option<f64>,
     /// The runs.
     pub run: Vec<RunSpec>,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
 }
 
 /// Runs given as options, expanded over a grid.
@@ -69,8 +85,10 @@ pub struct RunSpec {
 pub struct PlannedRun {
     /// Suite name.
     pub suite: String,
-    /// Run name (folder).
+    /// Run name (folder), ending in `_seed<k>`.
     pub name: String,
+    /// The seed (`--seed`).
+    pub seed: u64,
     /// Options given to the trainer (after `--config`).
     pub args: Vec<String>,
 }
@@ -88,6 +106,22 @@ impl Plan {
                 e.message().trim()
             ))
         })?;
+        for (key, list) in [
+            ("seeds", Some(&plan.seeds)),
+            ("quick_seeds", plan.quick_seeds.as_ref()),
+        ] {
+            let Some(list) = list else { continue };
+            let mut seeds = list.clone();
+            seeds.sort_unstable();
+            seeds.dedup();
+            if list.is_empty() || seeds.len() != list.len() {
+                return Err(UserError::new(format!(
+                    "--plan `{}`: `{key}` must list at least one seed, each once (got {list:?})",
+                    path.display()
+                ))
+                .into());
+            }
+        }
         let mut names = std::collections::BTreeSet::new();
         for s in &plan.suite {
             if !names.insert(&s.name) {
@@ -99,7 +133,7 @@ impl Plan {
                 .into());
             }
             let mut runs = std::collections::BTreeSet::new();
-            for r in s.expand() {
+            for r in s.expand(&plan.seeds) {
                 if !runs.insert(r.name.clone()) {
                     return Err(UserError::new(format!(
                         "--plan `{}`: suite `{}` has two runs named `{}`",
@@ -115,9 +149,22 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The plan as run in a mode: with `quick`, its `quick_seeds` replace `seeds`.
+    pub fn for_mode(mut self, quick: bool) -> Self {
+        if quick {
+            if let Some(q) = self.quick_seeds.take() {
+                self.seeds = q;
+            }
+        }
+        self
+    }
+}
+
 impl Suite {
-    /// The suite's runs with their grids expanded, in plan order.
-    pub fn expand(&self) -> Vec<PlannedRun> {
+    /// The suite's runs with their grids expanded, in plan order, each repeated over `seeds`
+    /// (the innermost axis: a run's seeds are next to each other).
+    pub fn expand(&self, seeds: &[u64]) -> Vec<PlannedRun> {
         let mut out = Vec::new();
         for spec in &self.run {
             let base: Vec<String> = spec.args.split_whitespace().map(String::from).collect();
@@ -157,11 +204,19 @@ impl Suite {
                     })
                     .collect();
             }
-            out.extend(points.into_iter().map(|(name, args)| PlannedRun {
-                suite: self.name.clone(),
-                name,
-                args,
-            }));
+            for (name, args) in points {
+                out.extend(seeds.iter().map(|&seed| {
+                    let mut args = args.clone();
+                    args.push("--seed".into());
+                    args.push(seed.to_string());
+                    PlannedRun {
+                        suite: self.name.clone(),
+                        name: format!("{name}_seed{seed}"),
+                        seed,
+                        args,
+                    }
+                }));
+            }
         }
         out
     }
@@ -185,7 +240,7 @@ impl Layout {
             PathBuf::from(if args.quick {
                 "runs/paper-quick"
             } else {
-                "runs/paper"
+                "experiments/runs"
             })
         });
         let (results, report) = if args.quick {
@@ -315,6 +370,21 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_without_seeds_or_with_a_repeated_seed_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.toml");
+        for seeds in ["[]", "[1, 1]"] {
+            std::fs::write(
+                &path,
+                format!("seeds = {seeds}\n[[suite]]\nname = \"s\"\ntitle = \"t\"\nconfig = \"c.toml\"\nrun = []\n"),
+            )
+            .unwrap();
+            let err = Plan::from_file(&path).unwrap_err().to_string();
+            assert!(err.contains("`seeds` must list"), "{err}");
+        }
+    }
+
+    #[test]
     fn grids_expand_to_the_cartesian_product_with_readable_names() {
         let suite: Suite = toml::from_str(
             r#"
@@ -328,21 +398,26 @@ mod tests {
             "#,
         )
         .unwrap();
-        let runs = suite.expand();
+        let runs = suite.expand(&[0, 7]);
         let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             names,
             [
-                "const_lr2^-1",
-                "const_lr2^0",
-                "cdat_sigma1.0_tuner-setbeta0.9",
-                "cdat_sigma2.0_tuner-setbeta0.9"
+                "const_lr2^-1_seed0",
+                "const_lr2^-1_seed7",
+                "const_lr2^0_seed0",
+                "const_lr2^0_seed7",
+                "cdat_sigma1.0_tuner-setbeta0.9_seed0",
+                "cdat_sigma1.0_tuner-setbeta0.9_seed7",
+                "cdat_sigma2.0_tuner-setbeta0.9_seed0",
+                "cdat_sigma2.0_tuner-setbeta0.9_seed7"
             ]
         );
-        assert_eq!(runs[0].args, words("--tuner constant --lr 0.5"));
+        assert_eq!(runs[0].args, words("--tuner constant --lr 0.5 --seed 0"));
+        assert_eq!(runs[1].seed, 7);
         assert_eq!(
-            runs[3].args,
-            words("--tuner cdat --sigma 2.0 --tuner-set beta=0.9")
+            runs[7].args,
+            words("--tuner cdat --sigma 2.0 --tuner-set beta=0.9 --seed 7")
         );
     }
 }

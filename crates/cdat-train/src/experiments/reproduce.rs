@@ -3,12 +3,17 @@
 //! runs' `metrics.jsonl` (see [`super::report`]).
 //!
 //! Runs whose folder already holds a `summary.json` of the same configuration are not run
-//! again, so an interrupted reproduction continues where it stopped.
+//! again, so an interrupted reproduction continues where it stopped (an interrupted run starts
+//! over). Each finished run is archived ([`super::archive`]) to the files the repository keeps.
+//! Before each run the progress is printed: runs done and to train, time spent, and an estimate
+//! of the time left from the suites' `expected_minutes` scaled by the time the runs trained so
+//! far took against their estimate.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::archive::archive_run;
 use super::plan::{resolve_run, Layout, Plan, PlannedRun, Suite};
 use super::report::write_report;
 use crate::cli::reproduce::ReproduceArgs;
@@ -38,7 +43,7 @@ fn finished_run(dir: &Path, config: &RunConfig) -> Option<Summary> {
 /// `cdat-train reproduce`: runs the plan, then writes the report; returns the text printed at
 /// the end.
 pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
-    let plan = Plan::from_file(&args.plan)?;
+    let plan = Plan::from_file(&args.plan)?.for_mode(args.quick);
     let plan_dir = args.plan.parent().unwrap_or(Path::new(".")).to_path_buf();
     let layout = Layout::of(args);
     for name in &args.only {
@@ -61,23 +66,56 @@ pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
         if !args.only.is_empty() && !args.only.contains(&suite.name) {
             continue;
         }
-        for run in suite.expand() {
+        for run in suite.expand(&plan.seeds) {
             let config = resolve_run(&plan_dir, suite, &run, args, &plan, &layout)?;
             config.validate()?;
             work.push((suite, run, config));
         }
     }
     if !args.report_only {
-        train_all(&work, args)?;
+        train_all(&plan, &work, args)?;
     }
     let text = write_report(&plan, &plan_dir, &layout, args.quick)?;
     Ok(text)
 }
 
-fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> Result<()> {
+/// Expected seconds of one run of `suite` (its `expected_minutes` over its runs), if stated.
+fn expected_s(plan: &Plan, suite: &Suite) -> Option<f64> {
+    let runs = suite.expand(&plan.seeds).len().max(1);
+    suite.expected_minutes.map(|m| 60.0 * m / runs as f64)
+}
+
+/// "3 min" / "2.5 h".
+fn duration(s: f64) -> String {
+    if s < 5400.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+fn train_all(
+    plan: &Plan,
+    work: &[(&Suite, PlannedRun, RunConfig)],
+    args: &ReproduceArgs,
+) -> Result<()> {
     let started = std::time::Instant::now();
     let mut data_cache: Option<(String, RunData)> = None;
     let mut backend = None;
+    // Runs whose folder looks finished (for the estimate only; each run is checked below).
+    let looks_done = |config: &RunConfig| {
+        config.output.dir.as_ref().is_some_and(|d| {
+            std::fs::read_to_string(d.join("summary.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
+                .is_some_and(|s| s.status != "interrupted")
+        })
+    };
+    let mut left: Vec<bool> = work
+        .iter()
+        .map(|(_, _, c)| args.force || !looks_done(c))
+        .collect();
+    let (mut spent, mut spent_expected) = (0.0f64, 0.0f64);
     for (i, (suite, run, config)) in work.iter().enumerate() {
         let tag = format!("[{}/{}] {}/{}", i + 1, work.len(), suite.name, run.name);
         let data_key = toml::to_string(&config.data).unwrap_or_default();
@@ -91,6 +129,8 @@ fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> 
         let dir = prepared.config.output.dir.clone().unwrap_or_default();
         if !args.force {
             if let Some(s) = finished_run(&dir, &prepared.config) {
+                archive_run(&dir).with_context(|| tag.clone())?;
+                left[i] = false;
                 eprintln!("{tag}: already done ({}), skipped", s.status);
                 continue;
             }
@@ -102,7 +142,26 @@ fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> 
             return Err(anyhow::Error::new(Interrupted { signal })
                 .context(format!("{tag}: stopped before this run")));
         }
-        eprintln!("{tag} (elapsed {:.0} s)", started.elapsed().as_secs_f64());
+        let to_train = left.iter().filter(|l| **l).count();
+        let expected_left: f64 = work
+            .iter()
+            .zip(&left)
+            .filter(|(_, l)| **l)
+            .filter_map(|((s, _, _), _)| expected_s(plan, s))
+            .sum();
+        let scale = if spent_expected > 0.0 {
+            spent / spent_expected
+        } else {
+            1.0
+        };
+        eprintln!(
+            "{tag}: {} of {} runs done, {to_train} to train; elapsed {}, about {} left",
+            left.iter().filter(|l| !**l).count(),
+            work.len(),
+            duration(started.elapsed().as_secs_f64()),
+            duration(expected_left * scale)
+        );
+        let run_started = std::time::Instant::now();
         let opts = RunOptions {
             resume: false,
             force: true,
@@ -115,6 +174,12 @@ fn train_all(work: &[(&Suite, PlannedRun, RunConfig)], args: &ReproduceArgs) -> 
                     .context(format!("{tag}: interrupted (rerun to start it over)")));
             }
             Ok(r) => {
+                archive_run(&dir).with_context(|| tag.clone())?;
+                left[i] = false;
+                if let Some(e) = expected_s(plan, suite) {
+                    spent += run_started.elapsed().as_secs_f64();
+                    spent_expected += e;
+                }
                 let s = &r.summary;
                 eprintln!(
                     "      {} in {:.1} s, mean loss of last 5 steps {}",

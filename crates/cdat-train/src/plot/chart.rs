@@ -1,6 +1,6 @@
-//! Charts of labelled series: one chart per file ([`render_panels`]) or the first four on one
-//! page ([`render_overview`]). A log-scale chart leaves out values ≤ 0; a chart with nothing to
-//! draw says so.
+//! Charts of labelled series: one chart per file ([`render_panels`]), the first four on one
+//! page ([`render_overview`]), or a page of rows × columns ([`render_grid`]). A log-scale
+//! chart leaves out values ≤ 0; a chart with nothing to draw says so.
 
 use std::path::Path;
 
@@ -59,27 +59,44 @@ pub fn render_panels(panels: &[Panel], dir: &Path) -> Result<()> {
 /// Renders the first four panels on one 2 × 2 page as `<dir>/<file>.png` and
 /// `<dir>/<file>.svg`.
 pub fn render_overview(panels: &[Panel], dir: &Path, file: &str) -> Result<()> {
+    render_grid(panels, dir, file, (2, 2))
+}
+
+/// Renders the panels on one page of `rows × cols` charts (row by row; 800 × 500 pixels each)
+/// as `<dir>/<file>.png` and `<dir>/<file>.svg`.
+pub fn render_grid(
+    panels: &[Panel],
+    dir: &Path,
+    file: &str,
+    (rows, cols): (usize, usize),
+) -> Result<()> {
     register_font();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let size = (800 * cols as u32, 500 * rows as u32);
     let png = dir.join(format!("{file}.png"));
     {
-        let root = BitMapBackend::new(&png, (1600, 1000)).into_drawing_area();
-        overview(&root, panels)?;
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        grid(&root, panels, (rows, cols))?;
         root.present()
             .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
     }
     let svg = dir.join(format!("{file}.svg"));
     {
-        let root = SVGBackend::new(&svg, (1600, 1000)).into_drawing_area();
-        overview(&root, panels)?;
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        grid(&root, panels, (rows, cols))?;
         root.present()
             .map_err(|e| anyhow!("writing {}: {e}", svg.display()))?;
     }
     Ok(())
 }
 
-fn overview<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, panels: &[Panel]) -> Result<()> {
+fn grid<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panels: &[Panel],
+    shape: (usize, usize),
+) -> Result<()> {
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    for (area, p) in root.split_evenly((2, 2)).iter().zip(panels) {
+    for (area, p) in root.split_evenly(shape).iter().zip(panels) {
         draw(area, p)?;
     }
     Ok(())

@@ -58,6 +58,15 @@ pub struct StepRecord {
     /// convergence; measured steps only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lambda_min: Option<f64>,
+    /// Curvature along the gradient, `gᵀHg / ‖g‖²`, at the parameters before the update
+    /// (measured steps only): for GD the curvature along the step, which the edge of
+    /// stability puts at 2/η (see experiments/notes/c3-edge-of-stability.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_curvature: Option<f64>,
+    /// Alignment of the gradient with the top eigenvector `v` of the Hessian,
+    /// `(gᵀv)² / (‖g‖² ‖v‖²)` in [0, 1] (measured steps only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_alignment: Option<f64>,
     /// Accuracy on the training set (evaluated steps only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_accuracy: Option<f64>,
@@ -239,11 +248,20 @@ fn step_range(from: usize, to: usize) -> String {
     }
 }
 
-/// Reads `metrics.jsonl`. A torn last line (a crash while writing it) is ignored; any other
-/// line that is not a step record is an error naming the file and the line.
+/// Reads `metrics.jsonl` (or its gzip-compressed form, a path ending in `.gz`). A torn last
+/// line (a crash while writing it) is ignored; any other line that is not a step record is an
+/// error naming the file and the line.
 pub fn read_metrics(path: &Path) -> Result<Vec<StepRecord>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = if path.extension().is_some_and(|e| e == "gz") {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut text)
+            .with_context(|| format!("decompressing {}", path.display()))?;
+        text
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut out = Vec::new();
     for (i, raw) in lines.iter().enumerate() {

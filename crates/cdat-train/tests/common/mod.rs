@@ -91,11 +91,20 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// The records of a run's `metrics.jsonl`.
+/// The records of a run's `metrics.jsonl` (or of `metrics.jsonl.gz`, the archived form a
+/// reproduction keeps).
 pub fn metrics(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .expect("metrics.jsonl")
-        .lines()
+    let plain = dir.join("metrics.jsonl");
+    let text = if plain.is_file() {
+        std::fs::read_to_string(plain).expect("metrics.jsonl")
+    } else {
+        let gz = std::fs::File::open(dir.join("metrics.jsonl.gz")).expect("metrics.jsonl(.gz)");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text)
+            .expect("gzip");
+        text
+    };
+    text.lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect()
 }

@@ -74,9 +74,9 @@ pub fn write_report(plan: &Plan, _plan_dir: &Path, layout: &Layout, quick: bool)
     let _ = writeln!(md, "## Setup\n");
     let _ = writeln!(
         md,
-        "| suite | what | runs found | steps | backend | total time (s) |"
+        "| suite | what | seeds | runs found | steps | backend | time: planned (min) | time: measured (min) |"
     );
-    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
     for (s, sr) in &suites {
         let steps = sr.runs.iter().map(|r| r.steps).max().unwrap_or(0);
         let backend = sr
@@ -91,21 +91,27 @@ pub fn write_report(plan: &Plan, _plan_dir: &Path, layout: &Layout, quick: bool)
             .sum();
         let _ = writeln!(
             md,
-            "| `{}` | {} | {} of {} | {} | {} | {:.0} |",
+            "| `{}` | {} | {} | {} of {} | {} | {} | {} | {:.0} |",
             s.name,
             s.title,
+            sr.seeds().len(),
             sr.runs.len(),
-            s.expand().len(),
+            s.expand(&plan.seeds).len(),
             steps,
             backend,
-            time
+            s.expected_minutes.map_or("–".into(), |m| format!("{m:.0}")),
+            time / 60.0
         );
     }
     let _ = writeln!(
         md,
         "\nEvery run's figures: [`runs.md`]({link}/runs.md) (CSV: [`runs.csv`]({link}/runs.csv)). \
          Selection rule for a tuned constant learning rate (the paper's): lowest mean training \
-         loss over the last 5 steps on a log₂ grid; a best point at the grid's edge is flagged.\n"
+         loss over the last 5 steps on a log₂ grid, chosen per seed; a best point at the grid's \
+         edge is flagged. Every figure below over seeds is `mean [min, max]`, and every \
+         verdict reads the mean over seeds. The runs are in `experiments/runs/` (config, \
+         summary, records); `cdat-train reproduce --report-only` rebuilds this report from \
+         them.\n"
     );
     let _ = writeln!(md, "## Verdicts\n");
     let _ = writeln!(md, "| claim | statement | measured | verdict |");

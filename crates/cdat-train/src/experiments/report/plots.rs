@@ -1,5 +1,7 @@
 //! The comparison plots of a suite (in `<results>/<suite>/`): loss, η, λmax and η·λmax of
-//! the highlighted runs, and the mini-batch grid's final loss against σ.
+//! the highlighted runs of the first seed, the edge-of-stability page (per tuner: η, λmax
+//! against 2/η, η·λmax against 2; the paper's view), and the mini-batch grid's final loss
+//! against σ (seed means).
 
 use std::path::Path;
 
@@ -7,12 +9,17 @@ use anyhow::Result;
 
 use super::format::num;
 use super::runs::{RunView, SuiteRuns};
-use crate::plot::chart::{render_panels, Panel, Series};
+use super::stats::mean;
+use crate::plot::chart::{render_grid, render_panels, Panel, Series};
 use crate::plot::style::{GREY, PALETTE};
 use crate::run::metrics::StepRecord;
 
 /// The plots of a suite: file stem and what it shows (the report links those that exist).
-pub const PLOT_FILES: [(&str, &str); 5] = [
+pub const PLOT_FILES: [(&str, &str); 6] = [
+    (
+        EDGE_FILE,
+        "per tuner (GD, first seed): η; λmax against 2/η; η·λmax against 2",
+    ),
     ("loss", "training loss"),
     ("lr", "learning rate"),
     ("sharpness", "sharpness"),
@@ -29,7 +36,7 @@ fn highlighted<'a>(sr: &SuiteRuns<'a>) -> Vec<(String, &'a RunView)> {
             out.push((format!("{opt} η={}", num(best.lr)), best));
         }
         for tuner in ["linesearch", "greedy"] {
-            if let Some(r) = sr.find(&opt, tuner, None) {
+            if let Some(r) = sr.best_of(&opt, tuner) {
                 out.push((format!("{opt} {tuner}"), r));
             }
         }
@@ -45,9 +52,91 @@ fn highlighted<'a>(sr: &SuiteRuns<'a>) -> Vec<(String, &'a RunView)> {
     out
 }
 
-/// Renders the plots of a suite into `dir`.
+/// The file of the edge-of-stability page.
+const EDGE_FILE: &str = "edge";
+
+/// The page of the paper's figures for GD: one column per tuner (tuned constant, greedy,
+/// linesearch at its best grid point, CDAT σ=2), with η, then λmax and 2/η, then η·λmax and
+/// the line at 2. `None` when the suite has none of these runs.
+fn edge_page(sr: &SuiteRuns) -> Option<Vec<Panel>> {
+    let columns: Vec<(String, &RunView)> = [
+        sr.best_constant("gd")
+            .map(|(r, _)| (format!("constant η={}", num(r.lr)), r)),
+        sr.best_of("gd", "greedy")
+            .map(|r| ("greedy".to_string(), r)),
+        sr.best_of("gd", "linesearch")
+            .map(|r| ("linesearch".to_string(), r)),
+        sr.find("gd", "cdat", Some(2.0))
+            .map(|r| ("CDAT σ=2".to_string(), r)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if columns.is_empty() {
+        return None;
+    }
+    let line = |label: &str, points: Vec<(f64, f64)>, color, dashed| Series {
+        label: label.into(),
+        points,
+        color,
+        markers: false,
+        dashed,
+    };
+    let panel = |title: String, y: &str, log_y, series| Panel {
+        file: String::new(),
+        title,
+        x_label: "step".into(),
+        y_label: y.into(),
+        log_y,
+        series,
+    };
+    let (mut lr, mut sharp, mut edge) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, r) in &columns {
+        let at = |f: &dyn Fn(&StepRecord) -> Option<f64>| -> Vec<(f64, f64)> {
+            r.records
+                .iter()
+                .filter_map(|x| f(x).map(|y| (x.step as f64, y)))
+                .collect()
+        };
+        let ends = vec![(1.0, 2.0), (r.steps.max(1) as f64, 2.0)];
+        lr.push(panel(
+            format!("{name}: η"),
+            "η",
+            true,
+            vec![line("η", at(&|x| x.lr), PALETTE[0], false)],
+        ));
+        sharp.push(panel(
+            format!("{name}: λmax and 2/η"),
+            "curvature",
+            true,
+            vec![
+                line("2/η", at(&|x| x.lr.map(|l| 2.0 / l)), GREY, true),
+                line("λmax", at(&|x| x.sharpness), PALETTE[1], false),
+                line("gᵀHg/‖g‖²", at(&|x| x.grad_curvature), PALETTE[2], false),
+            ],
+        ));
+        edge.push(panel(
+            format!("{name}: η·λmax"),
+            "η·λmax",
+            false,
+            vec![
+                line("2", ends, GREY, true),
+                line("η·λmax", at(&|x| x.lr_times_sharpness), PALETTE[1], false),
+            ],
+        ));
+    }
+    Some(lr.into_iter().chain(sharp).chain(edge).collect())
+}
+
+/// Renders the plots of a suite into `dir`: the curves of its first seed's runs, the final
+/// losses of its mini-batch grid averaged over seeds.
 pub fn suite_plots(sr: &SuiteRuns, dir: &Path) -> Result<()> {
-    let runs = highlighted(sr);
+    let first = sr.of_seed(sr.seeds().first().copied().unwrap_or_default());
+    if let Some(page) = edge_page(&first) {
+        let cols = page.len() / 3;
+        render_grid(&page, dir, EDGE_FILE, (3, cols))?;
+    }
+    let runs = highlighted(&first);
     if runs.is_empty() {
         return match sigma_batch_panel(sr) {
             Some(p) => render_panels(&[p], dir),
@@ -131,15 +220,28 @@ fn sigma_batch_panel(sr: &SuiteRuns) -> Option<Panel> {
         .iter()
         .enumerate()
         .map(|(i, &(b, beta))| {
-            let mut pts: Vec<(f64, f64)> = sr
+            let at: Vec<&RunView> = sr
                 .runs
                 .iter()
+                .copied()
                 .filter(|r| {
                     r.tuner == "cdat"
                         && r.batch == Some(b)
                         && r.beta.unwrap_or(0.0).to_bits() == beta
+                        && r.summary.is_some()
                 })
-                .filter_map(|r| Some((r.sigma?, r.score()?)))
+                .collect();
+            let mut sigmas: Vec<f64> = at.iter().filter_map(|r| r.sigma).collect();
+            sigmas.sort_by(f64::total_cmp);
+            sigmas.dedup();
+            // Mean over seeds; a σ with a diverged seed is left out (its mean is ∞).
+            let mut pts: Vec<(f64, f64)> = sigmas
+                .iter()
+                .filter_map(|&sg| {
+                    let scores = at.iter().filter(|r| r.sigma == Some(sg)).map(|r| r.score());
+                    let v: Option<Vec<f64>> = scores.collect();
+                    Some((sg, mean(v?.into_iter())?))
+                })
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             Series {
@@ -153,7 +255,7 @@ fn sigma_batch_panel(sr: &SuiteRuns) -> Option<Panel> {
         .collect();
     Some(Panel {
         file: "sigma_batch".into(),
-        title: "Mini batch: final training loss against σ".into(),
+        title: "Mini batch: final training loss against σ (mean over seeds)".into(),
         x_label: "σ".into(),
         y_label: "training loss (whole set)".into(),
         log_y: true,

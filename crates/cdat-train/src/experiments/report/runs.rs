@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::stats::{mean, median};
+use crate::experiments::archive::ARCHIVED_METRICS;
 use crate::experiments::plan::{Layout, Plan, Suite};
 use crate::run::config::RunConfig;
 use crate::run::metrics::{read_metrics, StepRecord, Summary};
@@ -16,8 +17,10 @@ use crate::run::tuner_setup::variant_name;
 pub struct RunView {
     /// Suite name.
     pub suite: String,
-    /// Run name.
+    /// Run name (ends in `_seed<k>`).
     pub name: String,
+    /// The run's seed.
+    pub seed: u64,
     /// Base optimizer (`gd`, `rmsprop`, ...).
     pub optimizer: String,
     /// Tuner (`constant`, `cdat`, ...).
@@ -45,27 +48,36 @@ fn tuner_number(config: &RunConfig, key: &str) -> Option<f64> {
 }
 
 impl RunView {
-    /// `None` when the run has not been made (no readable config or no metrics); a
-    /// `metrics.jsonl` with a damaged line is an error naming it (its records would be lost
-    /// from the report).
+    /// `None` when the run has not been made or not finished (no readable config, no metrics
+    /// or no summary); records
+    /// (`metrics.jsonl`, or `metrics.jsonl.gz` once archived) with a damaged line are an error
+    /// naming the file (their records would be lost from the report).
     fn load(suite: &str, name: &str, dir: &Path) -> Result<Option<Self>> {
         let Ok(config) = RunConfig::from_file(&dir.join("config.toml")) else {
             return Ok(None);
         };
-        let metrics = dir.join("metrics.jsonl");
-        if !metrics.is_file() {
+        let Some(metrics) = ["metrics.jsonl", ARCHIVED_METRICS]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file())
+        else {
             return Ok(None);
-        }
-        let records = read_metrics(&metrics)?;
-        let summary = std::fs::read_to_string(dir.join("summary.json"))
+        };
+        // A run in progress (no summary yet) is left out: the report covers finished runs
+        // only, so that it does not change while a plan runs.
+        let Some(summary) = std::fs::read_to_string(dir.join("summary.json"))
             .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        let steps = summary
-            .as_ref()
-            .map_or(records.len(), |s: &Summary| s.steps_planned);
+            .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
+        else {
+            return Ok(None);
+        };
+        let records = read_metrics(&metrics)?;
+        let steps = summary.steps_planned;
+        let summary = Some(summary);
         Ok(Some(Self {
             suite: suite.into(),
             name: name.into(),
+            seed: config.seed,
             optimizer: variant_name(&config.optimizer).unwrap_or_default(),
             tuner: variant_name(&config.tuner).unwrap_or_default(),
             lr: tuner_number(&config, "lr"),
@@ -161,16 +173,27 @@ impl RunView {
             .map(|m| m / min)
     }
 
-    /// Median of η·λmax over the measured steps in the second half of the run.
-    pub fn median_edge_second_half(&self) -> Option<f64> {
+    /// Median of `figure` over the steps in the second half of the run that have it.
+    pub fn median_second_half(&self, figure: impl Fn(&StepRecord) -> Option<f64>) -> Option<f64> {
         let half = self.steps / 2;
         median(
             self.records
                 .iter()
                 .filter(|r| r.step > half)
-                .filter_map(|r| r.lr_times_sharpness)
+                .filter_map(figure)
                 .collect(),
         )
+    }
+
+    /// Median of η·λmax over the measured steps in the second half of the run.
+    pub fn median_edge_second_half(&self) -> Option<f64> {
+        self.median_second_half(|r| r.lr_times_sharpness)
+    }
+
+    /// Median of η·gᵀHg/‖g‖², η times the curvature along the gradient, over the measured
+    /// steps in the second half of the run.
+    pub fn median_grad_edge_second_half(&self) -> Option<f64> {
+        self.median_second_half(|r| Some(r.lr? * r.grad_curvature?))
     }
 
     pub fn grad_norm_ratio(&self) -> Option<f64> {
@@ -191,6 +214,26 @@ pub struct SuiteRuns<'a> {
 }
 
 impl<'a> SuiteRuns<'a> {
+    /// The seeds of the suite's runs, in increasing order.
+    pub fn seeds(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self.runs.iter().map(|r| r.seed).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The runs of one seed.
+    pub fn of_seed(&self, seed: u64) -> SuiteRuns<'a> {
+        SuiteRuns {
+            runs: self
+                .runs
+                .iter()
+                .copied()
+                .filter(|r| r.seed == seed)
+                .collect(),
+        }
+    }
+
     pub fn full_batch(&self) -> impl Iterator<Item = &'a RunView> + '_ {
         self.runs.iter().copied().filter(|r| r.batch.is_none())
     }
@@ -210,6 +253,26 @@ impl<'a> SuiteRuns<'a> {
             .min_by(|a, b| a.2.total_cmp(&b.2))
             .map(|(i, r, _)| (i, r))?;
         Some((best, grid.len() > 1 && (i == 0 || i + 1 == grid.len())))
+    }
+
+    /// Applies `figure` to the runs of each seed, in seed order; seeds where it gives nothing
+    /// are left out.
+    pub fn over_seeds<T>(&self, figure: impl Fn(&SuiteRuns<'a>) -> Option<T>) -> Vec<T> {
+        self.seeds()
+            .into_iter()
+            .filter_map(|seed| figure(&self.of_seed(seed)))
+            .collect()
+    }
+
+    /// The full-batch run of `tuner` over `optimizer` with the lowest score (a tuner run over
+    /// a grid of its constants, as the linesearch is, is taken at its best grid point).
+    pub fn best_of(&self, optimizer: &str, tuner: &str) -> Option<&'a RunView> {
+        self.full_batch()
+            .filter(|r| r.optimizer == optimizer && r.tuner == tuner)
+            .filter_map(|r| Some((r, r.score()?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(r, _)| r)
+            .or_else(|| self.find(optimizer, tuner, None))
     }
 
     pub fn find(&self, optimizer: &str, tuner: &str, sigma: Option<f64>) -> Option<&'a RunView> {
@@ -236,7 +299,7 @@ pub type Suites<'a> = [(&'a Suite, SuiteRuns<'a>)];
 pub fn load_runs(plan: &Plan, layout: &Layout) -> Result<Vec<RunView>> {
     let mut out = Vec::new();
     for s in &plan.suite {
-        for r in s.expand() {
+        for r in s.expand(&plan.seeds) {
             let dir = layout.out.join(&s.name).join(&r.name);
             if let Some(v) = RunView::load(&s.name, &r.name, &dir)? {
                 out.push(v);

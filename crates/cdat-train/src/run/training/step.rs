@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
-use cdat_core::curvature::HvpBackend;
+use cdat_core::curvature::{gradient, hvp, HvpBackend};
 use cdat_core::spectrum::sharpness;
 use cdat_core::tuners::{LossFn, StepError};
 
@@ -72,6 +72,13 @@ impl<B: Backend> Training<'_, B> {
         record.lambda_min = pair.min_value.and_then(finite);
         record.sharpness_hvps = Some(pair.iterations);
         record.sharpness_converged = Some(pair.converged);
+        // The gradient against the top eigenvector: one gradient and one HVP.
+        let (_, g) = gradient(model, loss_fn);
+        let (gg, vv) = (g.norm_sq(), pair.vector.norm_sq());
+        if gg > 0.0 && vv > 0.0 {
+            record.grad_curvature = finite(g.dot(&hvp(model, loss_fn, &g).hv) / gg);
+            record.grad_alignment = finite(g.dot(&pair.vector).powi(2) / (gg * vv));
+        }
         if pair.value.is_finite() {
             self.last_sharpness = Some(pair.value);
             if due.regular {
