@@ -1002,7 +1002,7 @@ fn reproduce_rejects_bad_plans_clearly() {
     std::fs::write(&plan, TINY_PLAN.replace("--tuner greedy", "--tuner nope")).unwrap();
     std::fs::write(tmp.path().join("base.toml"), TINY_BASE).unwrap();
     let o = run(&["reproduce", "--plan", s(&plan), "--report-only"]);
-    assert_user_error(&o, &["suite `full` run `gd-greedy`", "nope"]);
+    assert_user_error(&o, &["suite `full` run `gd-greedy_seed0`", "nope"]);
     let o = run(&["reproduce", "--plan", s(&plan), "--only", "missing"]);
     assert_user_error(&o, &["--only", "missing", "full, mini"]);
 }

@@ -63,11 +63,12 @@ impl RunView {
         else {
             return Ok(None);
         };
-        // A run in progress (no summary yet) is left out: the report covers finished runs
-        // only, so that it does not change while a plan runs.
+        // A run in progress (no summary yet) or interrupted is left out: the report covers
+        // finished runs only, so that it does not change while a plan runs.
         let Some(summary) = std::fs::read_to_string(dir.join("summary.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
+            .filter(|s| s.status != "interrupted")
         else {
             return Ok(None);
         };

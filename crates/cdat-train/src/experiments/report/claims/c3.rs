@@ -114,7 +114,7 @@ fn by_learning_rate(suites: &Suites) -> String {
         }
     }
     out.push_str(
-        "\nAt the edge the along-gradient curvature is what GD holds at 2/η; then η·λmax ≈ 2 / alignment, so an alignment near 0.5 gives η·λmax near 4.\n",
+        "\nWhere GD holds the curvature along its step at 2/η, η·λmax ≈ 2 / alignment: an alignment near 1 puts λmax itself at 2/η, one near 0.5 puts η·λmax near 4 (the width-32 MLP and the transformer of the investigation).\n",
     );
     out
 }

@@ -29,7 +29,7 @@ fn figures(r: &RunView) -> (Option<f64>, Option<f64>) {
 /// Checks the claim on the runs (see [`RULE`]).
 pub fn check(suites: &Suites) -> ClaimSection {
     let mut body = String::from(
-        "| suite | optimizer | seeds | η max (first 25%) / η first | λmax change over the 2nd half | agrees |\n|---|---|---|---|---|---|\n",
+        "| suite | optimizer | seeds | η max (first 25%) / η first | λmax relative change over the 2nd half | agrees |\n|---|---|---|---|---|---|\n",
     );
     let (mut passed, mut total) = (0, 0);
     for (s, sr) in suites {
