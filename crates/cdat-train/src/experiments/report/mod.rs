@@ -100,7 +100,8 @@ pub fn write_report(plan: &Plan, _plan_dir: &Path, layout: &Layout, quick: bool)
             steps,
             backend,
             s.expected_minutes.map_or("–".into(), |m| format!("{m:.0}")),
-            time / 60.0
+            // An empty sum is -0.0: printed as 0.
+            time / 60.0 + 0.0
         );
     }
     let _ = writeln!(
