@@ -22,7 +22,7 @@ use crate::run::data::RunData;
 use crate::run::error::{Interrupted, UserError};
 use crate::run::execute::{self as run, RunOptions};
 use crate::run::interrupt;
-use crate::run::metrics::Summary;
+use crate::run::metrics::{finished_summary, Summary};
 
 /// Whether `dir` holds a finished run (summary written) of `config`.
 fn finished_run(dir: &Path, config: &RunConfig) -> Option<Summary> {
@@ -34,10 +34,7 @@ fn finished_run(dir: &Path, config: &RunConfig) -> Option<Summary> {
     {
         return None;
     }
-    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
-    serde_json::from_str::<Summary>(&text)
-        .ok()
-        .filter(|s| s.status != "interrupted")
+    finished_summary(dir)
 }
 
 /// `cdat-train reproduce`: runs the plan, then writes the report; returns the text printed at
@@ -104,17 +101,18 @@ fn train_all(
     let mut backend = None;
     // Runs whose folder looks finished (for the estimate only; each run is checked below).
     let looks_done = |config: &RunConfig| {
-        config.output.dir.as_ref().is_some_and(|d| {
-            std::fs::read_to_string(d.join("summary.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
-                .is_some_and(|s| s.status != "interrupted")
-        })
+        config
+            .output
+            .dir
+            .as_deref()
+            .and_then(finished_summary)
+            .is_some()
     };
     let mut left: Vec<bool> = work
         .iter()
         .map(|(_, _, c)| args.force || !looks_done(c))
         .collect();
+    let expected: Vec<Option<f64>> = work.iter().map(|(s, _, _)| expected_s(plan, s)).collect();
     let (mut spent, mut spent_expected) = (0.0f64, 0.0f64);
     for (i, (suite, run, config)) in work.iter().enumerate() {
         let tag = format!("[{}/{}] {}/{}", i + 1, work.len(), suite.name, run.name);
@@ -143,11 +141,11 @@ fn train_all(
                 .context(format!("{tag}: stopped before this run")));
         }
         let to_train = left.iter().filter(|l| **l).count();
-        let expected_left: f64 = work
+        let expected_left: f64 = expected
             .iter()
             .zip(&left)
             .filter(|(_, l)| **l)
-            .filter_map(|((s, _, _), _)| expected_s(plan, s))
+            .filter_map(|(e, _)| *e)
             .sum();
         let scale = if spent_expected > 0.0 {
             spent / spent_expected
@@ -176,7 +174,7 @@ fn train_all(
             Ok(r) => {
                 archive_run(&dir).with_context(|| tag.clone())?;
                 left[i] = false;
-                if let Some(e) = expected_s(plan, suite) {
+                if let Some(e) = expected[i] {
                     spent += run_started.elapsed().as_secs_f64();
                     spent_expected += e;
                 }

@@ -285,6 +285,15 @@ pub fn read_metrics(path: &Path) -> Result<Vec<StepRecord>> {
     Ok(out)
 }
 
+/// The `summary.json` of the run in `dir` when the run ended (completed or diverged), `None`
+/// when it is missing, unreadable, or says the run was interrupted.
+pub fn finished_summary(dir: &Path) -> Option<Summary> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str::<Summary>(&text)
+        .ok()
+        .filter(|s| s.status != "interrupted")
+}
+
 /// What `summary.json` holds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

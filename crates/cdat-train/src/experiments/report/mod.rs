@@ -81,14 +81,10 @@ pub fn write_report(plan: &Plan, _plan_dir: &Path, layout: &Layout, quick: bool)
         let steps = sr.runs.iter().map(|r| r.steps).max().unwrap_or(0);
         let backend = sr
             .runs
-            .iter()
-            .find_map(|r| r.summary.as_ref().map(|s| s.backend.clone()))
+            .first()
+            .map(|r| r.summary.backend.clone())
             .unwrap_or_default();
-        let time: f64 = sr
-            .runs
-            .iter()
-            .filter_map(|r| r.summary.as_ref().map(|s| s.total_time_s))
-            .sum();
+        let time: f64 = sr.runs.iter().map(|r| r.summary.total_time_s).sum();
         let _ = writeln!(
             md,
             "| `{}` | {} | {} | {} of {} | {} | {} | {} | {:.0} |",

@@ -9,7 +9,6 @@ use anyhow::Result;
 
 use super::format::num;
 use super::runs::{RunView, SuiteRuns};
-use super::stats::mean;
 use crate::plot::chart::{render_grid, render_panels, Panel, Series};
 use crate::plot::style::{GREY, PALETTE};
 use crate::run::metrics::StepRecord;
@@ -220,30 +219,12 @@ fn sigma_batch_panel(sr: &SuiteRuns) -> Option<Panel> {
         .iter()
         .enumerate()
         .map(|(i, &(b, beta))| {
-            let at: Vec<&RunView> = sr
-                .runs
-                .iter()
-                .copied()
-                .filter(|r| {
-                    r.tuner == "cdat"
-                        && r.batch == Some(b)
-                        && r.beta.unwrap_or(0.0).to_bits() == beta
-                        && r.summary.is_some()
-                })
+            // Mean over seeds; a σ with a diverged seed (mean ∞) is left out.
+            let pts: Vec<(f64, f64)> = sr
+                .mini_batch_means(b, f64::from_bits(beta))
+                .into_iter()
+                .filter(|p| p.1.is_finite())
                 .collect();
-            let mut sigmas: Vec<f64> = at.iter().filter_map(|r| r.sigma).collect();
-            sigmas.sort_by(f64::total_cmp);
-            sigmas.dedup();
-            // Mean over seeds; a σ with a diverged seed is left out (its mean is ∞).
-            let mut pts: Vec<(f64, f64)> = sigmas
-                .iter()
-                .filter_map(|&sg| {
-                    let scores = at.iter().filter(|r| r.sigma == Some(sg)).map(|r| r.score());
-                    let v: Option<Vec<f64>> = scores.collect();
-                    Some((sg, mean(v?.into_iter())?))
-                })
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             Series {
                 label: format!("batch {b}, β={}", f64::from_bits(beta)),
                 points: pts,

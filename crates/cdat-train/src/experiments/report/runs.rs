@@ -9,7 +9,7 @@ use super::stats::{mean, median};
 use crate::experiments::archive::ARCHIVED_METRICS;
 use crate::experiments::plan::{Layout, Plan, Suite};
 use crate::run::config::RunConfig;
-use crate::run::metrics::{read_metrics, StepRecord, Summary};
+use crate::run::metrics::{finished_summary, read_metrics, StepRecord, Summary};
 use crate::run::tuner_setup::variant_name;
 
 /// A run of the plan as found on disk.
@@ -37,8 +37,8 @@ pub struct RunView {
     pub steps: usize,
     /// The records.
     pub records: Vec<StepRecord>,
-    /// The summary, when the run finished.
-    pub summary: Option<Summary>,
+    /// The summary (a run is loaded only once it has ended).
+    pub summary: Summary,
 }
 
 fn tuner_number(config: &RunConfig, key: &str) -> Option<f64> {
@@ -48,10 +48,11 @@ fn tuner_number(config: &RunConfig, key: &str) -> Option<f64> {
 }
 
 impl RunView {
-    /// `None` when the run has not been made or not finished (no readable config, no metrics
-    /// or no summary); records
-    /// (`metrics.jsonl`, or `metrics.jsonl.gz` once archived) with a damaged line are an error
-    /// naming the file (their records would be lost from the report).
+    /// `None` when the run has not been made or has not ended (no readable config, no
+    /// metrics, no summary or an interrupted one): the report covers ended runs only, so that
+    /// it does not change while a plan runs. Records (`metrics.jsonl`, or `metrics.jsonl.gz`
+    /// once archived) with a damaged line are an error naming the file (their records would be
+    /// lost from the report).
     fn load(suite: &str, name: &str, dir: &Path) -> Result<Option<Self>> {
         let Ok(config) = RunConfig::from_file(&dir.join("config.toml")) else {
             return Ok(None);
@@ -63,18 +64,11 @@ impl RunView {
         else {
             return Ok(None);
         };
-        // A run in progress (no summary yet) or interrupted is left out: the report covers
-        // finished runs only, so that it does not change while a plan runs.
-        let Some(summary) = std::fs::read_to_string(dir.join("summary.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
-            .filter(|s| s.status != "interrupted")
-        else {
+        let Some(summary) = finished_summary(dir) else {
             return Ok(None);
         };
         let records = read_metrics(&metrics)?;
         let steps = summary.steps_planned;
-        let summary = Some(summary);
         Ok(Some(Self {
             suite: suite.into(),
             name: name.into(),
@@ -92,14 +86,14 @@ impl RunView {
     }
 
     pub fn diverged(&self) -> bool {
-        self.summary.as_ref().is_some_and(|s| s.diverged)
+        self.summary.diverged
     }
 
     /// The selection score, lower is better: in full batch the mean training loss over the
     /// last 5 steps (the paper's rule); in mini batch the last loss on the whole training set
-    /// (batch losses are too noisy). `None` for a diverged or unfinished run.
+    /// (batch losses are too noisy). `None` for a diverged run.
     pub fn score(&self) -> Option<f64> {
-        let s = self.summary.as_ref()?;
+        let s = &self.summary;
         if s.diverged {
             return None;
         }
@@ -254,6 +248,33 @@ impl<'a> SuiteRuns<'a> {
             .min_by(|a, b| a.2.total_cmp(&b.2))
             .map(|(i, r, _)| (i, r))?;
         Some((best, grid.len() > 1 && (i == 0 || i + 1 == grid.len())))
+    }
+
+    /// Mini-batch CDAT at `batch` and EMA `beta`: per σ, in increasing order, the mean over
+    /// seeds of the final loss on the whole training set (the score); a diverged seed makes the
+    /// mean ∞.
+    pub fn mini_batch_means(&self, batch: usize, beta: f64) -> Vec<(f64, f64)> {
+        let at: Vec<&RunView> = self
+            .runs
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.tuner == "cdat" && r.batch == Some(batch) && r.beta.unwrap_or(0.0) == beta
+            })
+            .collect();
+        let mut sigmas: Vec<f64> = at.iter().filter_map(|r| r.sigma).collect();
+        sigmas.sort_by(f64::total_cmp);
+        sigmas.dedup();
+        sigmas
+            .into_iter()
+            .filter_map(|sg| {
+                let scores = at
+                    .iter()
+                    .filter(|r| r.sigma == Some(sg))
+                    .map(|r| r.score().unwrap_or(f64::INFINITY));
+                Some((sg, mean(scores)?))
+            })
+            .collect()
     }
 
     /// Applies `figure` to the runs of each seed, in seed order; seeds where it gives nothing

@@ -25,12 +25,13 @@ pub fn write_run_tables(runs: &[RunView], dir: &Path) -> Result<()> {
         let first = sh.first().map(|p| p.1);
         let last = sh.last().map(|p| p.1);
         let max = sh.iter().map(|p| p.1).reduce(f64::max);
-        let status = match &r.summary {
-            None => "unfinished".to_string(),
-            Some(s) if s.diverged => format!("diverged at {}", s.diverged_at_step.unwrap_or(0)),
-            Some(_) => "completed".into(),
+        let s = &r.summary;
+        let status = if s.diverged {
+            format!("diverged at {}", s.diverged_at_step.unwrap_or(0))
+        } else {
+            "completed".into()
         };
-        let time = r.summary.as_ref().map(|s| s.total_time_s);
+        let time = s.total_time_s;
         let _ = writeln!(
             csv,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -44,13 +45,13 @@ pub fn write_run_tables(runs: &[RunView], dir: &Path) -> Result<()> {
             r.batch.map_or("full".into(), |b| b.to_string()),
             status,
             o(r.score()),
-            o(r.summary.as_ref().and_then(|s| s.initial_loss)),
+            o(s.initial_loss),
             o(r.lr_final()),
             o(first),
             o(max),
             o(last),
             o(r.median_edge_second_half()),
-            o(time)
+            o(Some(time))
         );
         let _ = writeln!(
             md,
@@ -64,7 +65,7 @@ pub fn write_run_tables(runs: &[RunView], dir: &Path) -> Result<()> {
             num(max),
             num(last),
             num(r.median_edge_second_half()),
-            time.map_or("–".into(), |t| format!("{t:.0}"))
+            format!("{time:.0}")
         );
     }
     write_atomically(&dir.join("runs.csv"), csv.as_bytes())?;

@@ -22,8 +22,8 @@ pub const GRAD_STATEMENT: &str = "With a constant η, the curvature along the gr
 pub const GRAD_RULE: &str = "for the tuned constant-η GD run of each suite (chosen per seed), the mean over seeds of the median η·gᵀHg/‖g‖² over the second half (measured with λmax: one gradient and one HVP) is in [1.5, 2.5]";
 
 /// The tuned constant GD run of each seed.
-fn tuned(sr: &SuiteRuns) -> Vec<RunView> {
-    sr.over_seeds(|x| x.best_constant("gd").map(|(r, _)| r.clone()))
+fn tuned<'a>(sr: &SuiteRuns<'a>) -> Vec<&'a RunView> {
+    sr.over_seeds(|x| x.best_constant("gd").map(|(r, _)| r))
 }
 
 /// Checks the claim on the runs (see [`RULE`]).
@@ -38,8 +38,16 @@ pub fn check(suites: &Suites) -> ClaimSection {
             continue;
         }
         let lr = Spread::of(runs.iter().filter_map(|r| r.lr));
-        let rise = Spread::of(runs.iter().filter_map(RunView::sharpness_rise_after_min));
-        let edge = Spread::of(runs.iter().filter_map(RunView::median_edge_second_half));
+        let rise = Spread::of(
+            runs.iter()
+                .copied()
+                .filter_map(RunView::sharpness_rise_after_min),
+        );
+        let edge = Spread::of(
+            runs.iter()
+                .copied()
+                .filter_map(RunView::median_edge_second_half),
+        );
         let ok = Spread::mean_of(&rise).is_some_and(|x| x >= 1.5)
             && Spread::mean_of(&edge).is_some_and(|e| (1.5..=2.5).contains(&e));
         total += 1;
@@ -88,7 +96,6 @@ fn by_learning_rate(suites: &Suites) -> String {
                     r.tuner == "constant"
                         && r.optimizer == "gd"
                         && r.lr == Some(lr)
-                        && r.summary.is_some()
                         && !r.diverged()
                 })
                 .collect();
@@ -129,6 +136,7 @@ pub fn check_along_gradient(suites: &Suites) -> ClaimSection {
         let runs = tuned(sr);
         let grad = Spread::of(
             runs.iter()
+                .copied()
                 .filter_map(RunView::median_grad_edge_second_half),
         );
         let Some(n) = grad.map(|g| g.n) else {

@@ -53,25 +53,7 @@ pub fn check(suites: &Suites, link: &str) -> ClaimSection {
             let mut bests = Vec::new();
             let mut ratios = Vec::new();
             for &b in &batches {
-                let at: Vec<&RunView> = cdat
-                    .iter()
-                    .copied()
-                    .filter(|r| r.batch == Some(b) && r.beta.unwrap_or(0.0) == beta)
-                    .collect();
-                // (σ, mean final loss over seeds); a diverged seed makes the mean ∞.
-                let mut sigmas: Vec<f64> = at.iter().filter_map(|r| r.sigma).collect();
-                sigmas.sort_by(f64::total_cmp);
-                sigmas.dedup();
-                let by_sigma: Vec<(f64, f64)> = sigmas
-                    .iter()
-                    .filter_map(|&sg| {
-                        let scores = at
-                            .iter()
-                            .filter(|r| r.sigma == Some(sg) && r.summary.is_some())
-                            .map(|r| r.score().unwrap_or(f64::INFINITY));
-                        Some((sg, mean(scores)?))
-                    })
-                    .collect();
+                let by_sigma = sr.mini_batch_means(b, beta);
                 let best = by_sigma
                     .iter()
                     .copied()
