@@ -6,6 +6,9 @@
 #
 #   scripts/reproduce.sh --data-root data        # full runs (hours on 2 cores), release build
 #   scripts/reproduce.sh --quick                 # seconds-long pipeline check (CI), dev build
+#   scripts/reproduce.sh --profile gpu --data-root data
+#                        # paper-scale plan (experiments/paper/plan-gpu.toml) on --backend wgpu,
+#                        # into runs/paper-gpu/; exit status 2 with the reason when no GPU answers
 #
 # Data: `scripts/fetch-datasets.sh data` (or any folder with mnist/, cifar10/, tinyshakespeare/).
 # Other options: `cargo run -p cdat-train -- reproduce --help`. CDAT_TRAIN=<binary> uses an

@@ -11,7 +11,7 @@ use anyhow::Result;
 use clap::Parser;
 use serde::Deserialize;
 
-use crate::cli::reproduce::ReproduceArgs;
+use crate::cli::reproduce::{Profile, ReproduceArgs};
 use crate::cli::train::TrainArgs;
 use crate::run::config::RunConfig;
 use crate::run::error::UserError;
@@ -27,6 +27,9 @@ pub struct Plan {
     /// Seeds of `--quick` (default: `seeds`); fewer keep the pipeline check short.
     #[serde(default)]
     pub quick_seeds: Option<Vec<u64>>,
+    /// Options added to every run (before the suite's and the run's own), e.g. the backend.
+    #[serde(default)]
+    pub args: Vec<String>,
     /// Options added to every run with `--quick`.
     #[serde(default)]
     pub quick: Vec<String>,
@@ -47,6 +50,9 @@ pub struct Suite {
     /// Sub-folder of `--data-root` holding the data set (absent: the embedded MNIST subset).
     #[serde(default)]
     pub data: Option<String>,
+    /// Options added to this suite's runs (after the plan's `args`, before the run's own).
+    #[serde(default)]
+    pub args: Vec<String>,
     /// Options added to this suite's runs with `--quick` (after the plan's).
     #[serde(default)]
     pub quick: Vec<String>,
@@ -236,14 +242,16 @@ pub struct Layout {
 impl Layout {
     /// The folders of `args`, with the defaults of the mode.
     pub fn of(args: &ReproduceArgs) -> Self {
+        let committed = args.profile == Profile::Cpu && !args.quick;
         let out = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from(if args.quick {
-                "runs/paper-quick"
-            } else {
-                "experiments/runs"
+            PathBuf::from(match (args.profile, args.quick) {
+                (Profile::Cpu, false) => "experiments/runs",
+                (Profile::Cpu, true) => "runs/paper-quick",
+                (Profile::Gpu, false) => "runs/paper-gpu",
+                (Profile::Gpu, true) => "runs/paper-gpu-quick",
             })
         });
-        let (results, report) = if args.quick {
+        let (results, report) = if !committed {
             (out.join("results"), out.join("REPORT.md"))
         } else {
             (
@@ -284,7 +292,8 @@ pub fn resolve_run(
         line.push("--data-dir".into());
         line.push(args.data_root.join(d).display().to_string());
     }
-    let mut options = run.args.clone();
+    let mut options = merge_options(&plan.args, &suite.args);
+    options = merge_options(&options, &run.args);
     if args.quick {
         options = merge_options(&options, &plan.quick);
         options = merge_options(&options, &suite.quick);

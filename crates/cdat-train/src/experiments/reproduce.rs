@@ -40,14 +40,15 @@ fn finished_run(dir: &Path, config: &RunConfig) -> Option<Summary> {
 /// `cdat-train reproduce`: runs the plan, then writes the report; returns the text printed at
 /// the end.
 pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
-    let plan = Plan::from_file(&args.plan)?.for_mode(args.quick);
-    let plan_dir = args.plan.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let plan_file = args.plan_file();
+    let plan = Plan::from_file(&plan_file)?.for_mode(args.quick);
+    let plan_dir = plan_file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let layout = Layout::of(args);
     for name in &args.only {
         if !plan.suite.iter().any(|s| &s.name == name) {
             return Err(UserError::new(format!(
                 "--only: no suite `{name}` in `{}` (suites: {})",
-                args.plan.display(),
+                plan_file.display(),
                 plan.suite
                     .iter()
                     .map(|s| s.name.as_str())
@@ -72,7 +73,7 @@ pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
     if !args.report_only {
         train_all(&plan, &work, args)?;
     }
-    let text = write_report(&plan, &plan_dir, &layout, args.quick)?;
+    let text = write_report(&plan, &layout, args.profile, args.quick)?;
     Ok(text)
 }
 
@@ -98,7 +99,13 @@ fn train_all(
 ) -> Result<()> {
     let started = std::time::Instant::now();
     let mut data_cache: Option<(String, RunData)> = None;
-    let mut backend = None;
+    // The device first, before any data is read or run trained: `--backend wgpu` without a
+    // device stops here, with the reason (exit status 2).
+    let Some((_, _, first)) = work.first() else {
+        return Ok(());
+    };
+    let backend = run::resolve_backend(first)?;
+    eprintln!("device: {}", backend.describe());
     // Runs whose folder looks finished (for the estimate only; each run is checked below).
     let looks_done = |config: &RunConfig| {
         config
@@ -133,9 +140,6 @@ fn train_all(
                 continue;
             }
         }
-        if backend.is_none() {
-            backend = Some(run::resolve_backend(config)?);
-        }
         if let Some(signal) = interrupt::requested() {
             return Err(anyhow::Error::new(Interrupted { signal })
                 .context(format!("{tag}: stopped before this run")));
@@ -157,7 +161,8 @@ fn train_all(
             left.iter().filter(|l| !**l).count(),
             work.len(),
             duration(started.elapsed().as_secs_f64()),
-            duration(expected_left * scale)
+            // An empty sum is -0.0: printed as 0.
+            duration(expected_left * scale + 0.0)
         );
         let run_started = std::time::Instant::now();
         let opts = RunOptions {
@@ -165,7 +170,7 @@ fn train_all(
             force: true,
             progress: !args.no_progress,
         };
-        match run::execute(&prepared, data, backend.as_ref().expect("set above"), opts) {
+        match run::execute(&prepared, data, &backend, opts) {
             Ok(r) if r.interrupted_by.is_some() => {
                 let signal = r.interrupted_by.unwrap_or_default();
                 return Err(anyhow::Error::new(Interrupted { signal })

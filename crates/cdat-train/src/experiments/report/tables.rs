@@ -14,7 +14,7 @@ use crate::run::checkpoint::write_atomically;
 /// Writes `runs.csv` and `runs.md` into `dir`.
 pub fn write_run_tables(runs: &[RunView], dir: &Path) -> Result<()> {
     let mut csv = String::from(
-        "suite,run,optimizer,tuner,lr,sigma,beta,batch_size,status,score,initial_loss,final_lr,first_sharpness,max_sharpness,last_sharpness,median_lr_sharpness_2nd_half,time_s\n",
+        "suite,run,seed,backend,optimizer,tuner,lr,sigma,beta,batch_size,status,score,initial_loss,final_lr,first_sharpness,max_sharpness,last_sharpness,median_lr_sharpness_2nd_half,time_s\n",
     );
     let mut md = String::from(
         "| suite | run | status | score | η (last 5%) | λmax first → max → last | median η·λmax, 2nd half | time (s) |\n|---|---|---|---|---|---|---|---|\n",
@@ -34,9 +34,12 @@ pub fn write_run_tables(runs: &[RunView], dir: &Path) -> Result<()> {
         let time = s.total_time_s;
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.suite,
             r.name,
+            r.seed,
+            // The device's description has commas (`wgpu (name — DiscreteGpu, Vulkan, f32)`).
+            format!("\"{}\"", s.backend.replace('"', "\"\"")),
             r.optimizer,
             r.tuner,
             o(r.lr),
