@@ -33,7 +33,12 @@ fn the_gpu_plan_resolves_and_its_report_names_the_profile() {
     let md = std::fs::read_to_string(&report).unwrap();
     assert!(md.contains("`cdat-train reproduce --profile gpu`"), "{md}");
     assert!(md.contains("plan-gpu.toml"), "{md}");
-    for suite in ["mlp512-mse", "mlp512-ce", "resnet-ln", "mlp-cifar10-minibatch"] {
+    for suite in [
+        "mlp512-mse",
+        "mlp512-ce",
+        "resnet-ln",
+        "mlp-cifar10-minibatch",
+    ] {
         assert!(md.contains(&format!("| `{suite}` |")), "{suite} in {md}");
     }
 }
@@ -69,7 +74,10 @@ fn without_a_device_the_gpu_profile_stops_first_with_the_reason() {
 fn the_quick_gpu_reproduction_runs_on_a_vulkan_device() {
     let data = root().join("../shared/datasets");
     if !data.join("cifar10").is_dir() || !data.join("tinyshakespeare").is_dir() {
-        println!("skipped: no CIFAR-10 and Tiny Shakespeare in {}", data.display());
+        println!(
+            "skipped: no CIFAR-10 and Tiny Shakespeare in {}",
+            data.display()
+        );
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -86,7 +94,10 @@ fn the_quick_gpu_reproduction_runs_on_a_vulkan_device() {
     let t = text(&o);
     if o.status.code() == Some(2) && t.contains("no GPU device answered") {
         // Only this reason skips: any other failure fails the test.
-        let why = t.lines().find(|l| l.contains("no GPU device")).unwrap_or("");
+        let why = t
+            .lines()
+            .find(|l| l.contains("no GPU device"))
+            .unwrap_or("");
         println!("skipped: no Vulkan device ({why})");
         return;
     }
@@ -98,10 +109,17 @@ fn the_quick_gpu_reproduction_runs_on_a_vulkan_device() {
     let mut lines = runs.lines();
     assert!(lines.next().unwrap().starts_with("suite,run,seed,backend,"));
     let rows: Vec<&str> = lines.collect();
-    assert!(rows.len() >= 50, "every run of the plan: {} rows", rows.len());
+    assert!(
+        rows.len() >= 50,
+        "every run of the plan: {} rows",
+        rows.len()
+    );
     // The backend column is the 4th, quoted: `"wgpu (<adapter>, f32)"`.
     assert!(
-        rows.iter().all(|r| r.splitn(4, ',').nth(3).is_some_and(|b| b.starts_with("\"wgpu ("))),
+        rows.iter().all(|r| r
+            .splitn(4, ',')
+            .nth(3)
+            .is_some_and(|b| b.starts_with("\"wgpu ("))),
         "{runs}"
     );
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();

@@ -27,12 +27,7 @@ use crate::experiments::plan::{Layout, Plan, Suite};
 use crate::run::checkpoint::write_atomically;
 
 /// Writes tables, plots and the report; returns a short text for the terminal.
-pub fn write_report(
-    plan: &Plan,
-    layout: &Layout,
-    profile: Profile,
-    quick: bool,
-) -> Result<String> {
+pub fn write_report(plan: &Plan, layout: &Layout, profile: Profile, quick: bool) -> Result<String> {
     let runs = load_runs(plan, layout)?;
     std::fs::create_dir_all(&layout.results)?;
     let suites: Vec<(&Suite, SuiteRuns)> = plan
@@ -73,7 +68,9 @@ pub fn write_report(
     );
     let scale = match profile {
         Profile::Cpu => "Sizes are scaled down from the paper's to run on 2 CPU cores",
-        Profile::Gpu => "Sizes are the GPU plan's (`experiments/paper/plan-gpu.toml`), closer to the paper's",
+        Profile::Gpu => {
+            "Sizes are the GPU plan's (`experiments/paper/plan-gpu.toml`), closer to the paper's"
+        }
     };
     let _ = writeln!(
         md,
