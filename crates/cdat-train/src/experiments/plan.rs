@@ -33,6 +33,11 @@ pub struct Plan {
     /// Options added to every run with `--quick`.
     #[serde(default)]
     pub quick: Vec<String>,
+    /// With `--quick`, only the runs of these names (a run's folder name without `_seed<k>`,
+    /// e.g. `gd-cdat_sigma2.0`), in every suite that has them (default: every run). Keeps the
+    /// pipeline check of a large plan short; each name must match a run of some suite.
+    #[serde(default)]
+    pub quick_runs: Option<Vec<String>>,
     /// The suites.
     pub suite: Vec<Suite>,
 }
@@ -151,19 +156,51 @@ impl Plan {
                 }
             }
         }
+        for name in plan.quick_runs.iter().flatten() {
+            let seed = plan.seeds[0];
+            let found = plan.suite.iter().any(|s| {
+                s.expand(&[seed])
+                    .iter()
+                    .any(|r| r.name == format!("{name}_seed{seed}"))
+            });
+            if !found {
+                return Err(UserError::new(format!(
+                    "--plan `{}`: `quick_runs` names `{name}`, which no suite has (names are \
+                     run folders without `_seed<k>`, e.g. `gd-cdat_sigma2.0`)",
+                    path.display()
+                ))
+                .into());
+            }
+        }
         Ok(plan)
     }
 }
 
 impl Plan {
-    /// The plan as run in a mode: with `quick`, its `quick_seeds` replace `seeds`.
+    /// The plan as run in a mode: with `quick`, its `quick_seeds` replace `seeds` and only its
+    /// `quick_runs` are kept; without, every run.
     pub fn for_mode(mut self, quick: bool) -> Self {
         if quick {
             if let Some(q) = self.quick_seeds.take() {
                 self.seeds = q;
             }
+        } else {
+            self.quick_runs = None;
         }
         self
+    }
+
+    /// The runs of `suite` in this plan's mode: its expanded runs over the plan's seeds (only
+    /// those of `quick_runs`, when the plan, as run, has them).
+    pub fn runs(&self, suite: &Suite) -> Vec<PlannedRun> {
+        let mut runs = suite.expand(&self.seeds);
+        if let Some(keep) = &self.quick_runs {
+            runs.retain(|r| {
+                keep.iter()
+                    .any(|k| r.name == format!("{k}_seed{}", r.seed))
+            });
+        }
+        runs
     }
 }
 
@@ -391,6 +428,36 @@ mod tests {
             let err = Plan::from_file(&path).unwrap_err().to_string();
             assert!(err.contains("`seeds` must list"), "{err}");
         }
+    }
+
+    #[test]
+    fn quick_runs_keep_only_the_named_runs_in_quick_mode_and_unknown_names_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.toml");
+        let suites = "[[suite]]\nname = \"a\"\ntitle = \"t\"\nconfig = \"c.toml\"\nrun = [\n  { name = \"const\", lr_log2 = [-1, 0] },\n  { name = \"cdat\", grid = { \"--sigma\" = [1.0, 2.0] } },\n]\n[[suite]]\nname = \"b\"\ntitle = \"t\"\nconfig = \"c.toml\"\nrun = [{ name = \"cdat\", grid = { \"--sigma\" = [2.0] } }]\n";
+        std::fs::write(
+            &path,
+            format!("seeds = [0, 1]\nquick_seeds = [3]\nquick_runs = [\"const_lr2^0\", \"cdat_sigma2.0\"]\n{suites}"),
+        )
+        .unwrap();
+        let names = |plan: &Plan, suite: usize| -> Vec<String> {
+            plan.runs(&plan.suite[suite])
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
+        };
+        let full = Plan::from_file(&path).unwrap().for_mode(false);
+        assert_eq!(names(&full, 0).len(), 8, "every run without --quick");
+        let quick = Plan::from_file(&path).unwrap().for_mode(true);
+        assert_eq!(names(&quick, 0), ["const_lr2^0_seed3", "cdat_sigma2.0_seed3"]);
+        assert_eq!(names(&quick, 1), ["cdat_sigma2.0_seed3"]);
+
+        std::fs::write(&path, format!("quick_runs = [\"cdat_sigma3.0\"]\n{suites}")).unwrap();
+        let err = Plan::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("`quick_runs` names `cdat_sigma3.0`, which no suite has"),
+            "{err}"
+        );
     }
 
     #[test]

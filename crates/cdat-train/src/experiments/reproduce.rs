@@ -64,7 +64,7 @@ pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
         if !args.only.is_empty() && !args.only.contains(&suite.name) {
             continue;
         }
-        for run in suite.expand(&plan.seeds) {
+        for run in plan.runs(suite) {
             let config = resolve_run(&plan_dir, suite, &run, args, &plan, &layout)?;
             config.validate()?;
             work.push((suite, run, config));
@@ -79,7 +79,7 @@ pub fn run_reproduce(args: &ReproduceArgs) -> Result<String> {
 
 /// Expected seconds of one run of `suite` (its `expected_minutes` over its runs), if stated.
 fn expected_s(plan: &Plan, suite: &Suite) -> Option<f64> {
-    let runs = suite.expand(&plan.seeds).len().max(1);
+    let runs = plan.runs(suite).len().max(1);
     suite.expected_minutes.map(|m| 60.0 * m / runs as f64)
 }
 

@@ -105,7 +105,7 @@ pub fn write_report(plan: &Plan, layout: &Layout, profile: Profile, quick: bool)
             s.title,
             sr.seeds().len(),
             sr.runs.len(),
-            s.expand(&plan.seeds).len(),
+            plan.runs(s).len(),
             steps,
             backend,
             s.expected_minutes.map_or("–".into(), |m| format!("{m:.0}")),

@@ -321,7 +321,7 @@ pub type Suites<'a> = [(&'a Suite, SuiteRuns<'a>)];
 pub fn load_runs(plan: &Plan, layout: &Layout) -> Result<Vec<RunView>> {
     let mut out = Vec::new();
     for s in &plan.suite {
-        for r in s.expand(&plan.seeds) {
+        for r in plan.runs(s) {
             let dir = layout.out.join(&s.name).join(&r.name);
             if let Some(v) = RunView::load(&s.name, &r.name, &dir)? {
                 out.push(v);
