@@ -96,8 +96,10 @@ pub struct RunSpec {
 pub struct PlannedRun {
     /// Suite name.
     pub suite: String,
-    /// Run name (folder), ending in `_seed<k>`.
+    /// Run name (folder): `point` followed by `_seed<k>`.
     pub name: String,
+    /// The grid point: the run's name without its seed (what `quick_runs` names).
+    pub point: String,
     /// The seed (`--seed`).
     pub seed: u64,
     /// Options given to the trainer (after `--config`).
@@ -157,12 +159,10 @@ impl Plan {
             }
         }
         for name in plan.quick_runs.iter().flatten() {
-            let seed = plan.seeds[0];
-            let found = plan.suite.iter().any(|s| {
-                s.expand(&[seed])
-                    .iter()
-                    .any(|r| r.name == format!("{name}_seed{seed}"))
-            });
+            let found = plan
+                .suite
+                .iter()
+                .any(|s| s.expand(&plan.seeds[..1]).iter().any(|r| &r.point == name));
             if !found {
                 return Err(UserError::new(format!(
                     "--plan `{}`: `quick_runs` names `{name}`, which no suite has (names are \
@@ -195,10 +195,7 @@ impl Plan {
     pub fn runs(&self, suite: &Suite) -> Vec<PlannedRun> {
         let mut runs = suite.expand(&self.seeds);
         if let Some(keep) = &self.quick_runs {
-            runs.retain(|r| {
-                keep.iter()
-                    .any(|k| r.name == format!("{k}_seed{}", r.seed))
-            });
+            runs.retain(|r| keep.contains(&r.point));
         }
         runs
     }
@@ -255,6 +252,7 @@ impl Suite {
                     PlannedRun {
                         suite: self.name.clone(),
                         name: format!("{name}_seed{seed}"),
+                        point: name.clone(),
                         seed,
                         args,
                     }
@@ -449,7 +447,10 @@ mod tests {
         let full = Plan::from_file(&path).unwrap().for_mode(false);
         assert_eq!(names(&full, 0).len(), 8, "every run without --quick");
         let quick = Plan::from_file(&path).unwrap().for_mode(true);
-        assert_eq!(names(&quick, 0), ["const_lr2^0_seed3", "cdat_sigma2.0_seed3"]);
+        assert_eq!(
+            names(&quick, 0),
+            ["const_lr2^0_seed3", "cdat_sigma2.0_seed3"]
+        );
         assert_eq!(names(&quick, 1), ["cdat_sigma2.0_seed3"]);
 
         std::fs::write(&path, format!("quick_runs = [\"cdat_sigma3.0\"]\n{suites}")).unwrap();
