@@ -44,8 +44,15 @@ GPU: --backend wgpu needs a Vulkan driver; on Debian/Ubuntu the software one ins
 `apt-get install mesa-vulkan-drivers`.
 
 Logging: RUST_LOG=cdat_train=debug prints one line per step (quiet by default).
-Exit status: 0 on success (also when a run diverged: see summary.json), 2 for invalid input, \
-130/143 when interrupted by SIGINT/SIGTERM, 1 for other failures.";
+Failures during a run (a full disk, any I/O error): the temporary files the run made are removed, \
+the last checkpoint is kept, summary.json says `failed` with the error (64 KiB are held back in \
+.cdat-train.reserve for it), and the same options with --resume continue from the checkpoint, or \
+start over from step 0 in the same folder when there is none yet. A plot that cannot be drawn \
+(font, encoder, disk) is reported and recorded as `plots_error` in summary.json; the run is kept.
+
+Exit status, the same for every command (train, sweep, reproduce, simulate): 0 done (also when \
+a run diverged: see summary.json), 1 failed during the run, 2 refused before starting (invalid \
+input: the message names the flag or file), 130/143 interrupted by SIGINT/SIGTERM.";
 
 /// `cdat-train`.
 #[derive(Debug, Parser)]

@@ -13,7 +13,8 @@ use cdat_core::dynamics::{self, paper, CdatRecord, Options, Outcome, Record, Tra
 use crate::cli::simulate::SimulateArgs;
 use crate::plot::stacked::{render_stacked, StackedPanel};
 use crate::plot::style::{BLUE, GREEN, RED};
-use crate::run::error::UserError;
+use crate::run::error::{Interrupted, UserError};
+use crate::run::interrupt;
 
 /// Longest run accepted: the trajectories are held in memory and written whole, about 1.5 kB
 /// of CSV/SVG and 1 kB of memory per step for the four scenarios (measured: 10⁶ steps wrote
@@ -188,6 +189,14 @@ pub fn simulate_into(dir: &Path, steps: usize) -> Result<Vec<ScenarioSummary>> {
         String::from("scenario,steps_done,diverged,final_lambda,final_eta,mean_y_last_10pct\n");
     let mut out = Vec::new();
     for s in &all {
+        if let Some(signal) = interrupt::requested() {
+            return Err(anyhow::Error::new(Interrupted { signal }).context(format!(
+                "simulate stopped before scenario {} (the files of the scenarios before it are \
+                 in {})",
+                s.name,
+                dir.display()
+            )));
+        }
         write_csv(s, &dir.join(format!("{}.csv", s.name)))?;
         render(s, dir)?;
         let steps_done = s.rows.last().map_or(0, |r| r.0);

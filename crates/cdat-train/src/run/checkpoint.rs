@@ -206,16 +206,39 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    {
+    let tmp = dir.join(format!(".{name}.{}{TEMP_SUFFIX}", std::process::id()));
+    let written = (|| -> Result<()> {
         let mut f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         f.write_all(data)
             .with_context(|| format!("writing {}", tmp.display()))?;
-        f.sync_all().ok();
+        f.sync_all()
+            .with_context(|| format!("writing {} to disk", tmp.display()))?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    })();
+    if written.is_err() {
+        // A partial temporary file (a full disk) must not stay behind; `path` is untouched.
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    written
+}
+
+/// How the temporary files of [`write_atomically`] end (`.<name>.<pid>.tmp`).
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes the temporary files this process left in `dir` (`.<name>.<pid>.tmp`); returns
+/// their names.
+pub fn remove_own_temp_files(dir: &Path) -> Vec<String> {
+    let own = format!(".{}{TEMP_SUFFIX}", std::process::id());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n.ends_with(&own))
+        .filter(|n| std::fs::remove_file(dir.join(n)).is_ok())
+        .collect()
 }
 
 /// Little-endian f64 bytes.

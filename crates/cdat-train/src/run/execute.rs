@@ -12,6 +12,7 @@ use crate::run::data::{resolve_model_config, RunData};
 use crate::run::error::UserError;
 use crate::run::lock::{self, RunLock};
 use crate::run::metrics;
+use crate::run::reserve;
 use crate::run::training::job::{ResumeFrom, RunResult, TrainJob};
 use crate::run::tuner_setup;
 
@@ -22,6 +23,7 @@ pub const RUN_FILES: &[&str] = &[
     "metrics.jsonl",
     "summary.json",
     checkpoint::FILE_NAME,
+    reserve::FILE_NAME,
 ];
 
 /// How to treat an existing output folder.
@@ -120,7 +122,8 @@ pub fn timestamp() -> String {
 }
 
 /// Makes `dir` ready for a run of `config`:
-/// - `resume`: it must hold a checkpoint and a config equal up to run length and checkpointing;
+/// - `resume`: it must hold a config equal up to run length and checkpointing (and, to
+///   continue rather than start over, a checkpoint);
 /// - otherwise it must not exist, be empty, hold a previous run of the same config (rerun from
 ///   scratch), or `force` must be given (its run files are removed).
 pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Result<()> {
@@ -134,6 +137,12 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
             .with_context(|| format!("reading {}", path.display()))?;
         Ok(RunConfig::from_toml_str(&text).ok())
     };
+    // Nothing but the lock and the reserve (a run that failed before writing anything).
+    let empty = || -> Result<bool> {
+        Ok(std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .all(|e| e.file_name() == lock::FILE_NAME || e.file_name() == reserve::FILE_NAME))
+    };
     if opts.resume {
         if !dir.is_dir() {
             return Err(user(format!(
@@ -141,16 +150,18 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
                 dir.display()
             )));
         }
-        if !dir.join(checkpoint::FILE_NAME).is_file() {
-            return Err(user(format!(
-                "--resume: `{}` holds no {} to resume from",
-                dir.display(),
-                checkpoint::FILE_NAME
-            )));
-        }
         let Some(saved) = saved_config()? else {
+            if empty()? {
+                eprintln!(
+                    "--resume: `{}` holds no run yet (it stopped before writing config.toml): \
+                     starting it from step 0",
+                    dir.display()
+                );
+                return Ok(());
+            }
             return Err(user(format!(
-                "--resume: `{}` has no readable config.toml",
+                "--resume: `{}` has no readable config.toml, so it cannot be told which run it \
+                 holds; start the run over there with --force instead of --resume",
                 dir.display()
             )));
         };
@@ -178,10 +189,7 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
             .with_context(|| format!("creating output folder {}", dir.display()))?;
         return Ok(());
     }
-    let empty = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .all(|e| e.file_name() == lock::FILE_NAME);
-    if !empty && !opts.force {
+    if !empty()? && !opts.force {
         match saved_config()? {
             Some(saved) => {
                 let diff = saved.identity().differing_keys(&config.identity());
@@ -252,8 +260,22 @@ pub fn execute(
     }
     let _lock = RunLock::acquire(&dir, "--out", &mut |m| eprintln!("{m}"))?;
     prepare_out_dir(&prepared.config, &dir, opts)?;
-    let resume = if opts.resume {
+    let resume = if !opts.resume {
+        None
+    } else if dir.join(checkpoint::FILE_NAME).is_file() {
         Some(resume_point(&prepared.config, &dir)?)
+    } else if dir.join("config.toml").is_file() {
+        // A run that stopped (failed, interrupted, killed) before its first checkpoint: its
+        // configuration matched above, so it starts over in its own folder.
+        let records = std::fs::read_to_string(dir.join("metrics.jsonl"))
+            .map_or(0, |t| t.lines().filter(|l| !l.trim().is_empty()).count());
+        eprintln!(
+            "--resume: `{}` holds no {} yet (the run stopped before its first checkpoint): \
+             starting it over from step 0; the {records} line(s) of metrics.jsonl are replaced",
+            dir.display(),
+            checkpoint::FILE_NAME
+        );
+        None
     } else {
         None
     };

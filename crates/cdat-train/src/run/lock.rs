@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::run::error::UserError;
 
@@ -115,9 +115,17 @@ impl RunLock {
                 .open(&path)
             {
                 Ok(mut f) => {
-                    f.write_all(me.to_text().as_bytes())
-                        .and_then(|()| f.sync_all())
-                        .with_context(|| format!("writing {}", path.display()))?;
+                    let written = f
+                        .write_all(me.to_text().as_bytes())
+                        .and_then(|()| f.sync_all());
+                    if let Err(e) = written {
+                        // A full disk: an empty lock left behind would hold the folder.
+                        drop(f);
+                        let _ = std::fs::remove_file(&path);
+                        return Err(
+                            anyhow::Error::new(e).context(format!("writing {}", path.display()))
+                        );
+                    }
                     return Ok(Self { path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

@@ -286,23 +286,30 @@ pub fn read_metrics(path: &Path) -> Result<Vec<StepRecord>> {
 }
 
 /// The `summary.json` of the run in `dir` when the run ended (completed or diverged), `None`
-/// when it is missing, unreadable, or says the run was interrupted.
+/// when it is missing, unreadable, or says the run was interrupted or failed.
 pub fn finished_summary(dir: &Path) -> Option<Summary> {
     let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
     serde_json::from_str::<Summary>(&text)
         .ok()
-        .filter(|s| s.status != "interrupted")
+        .filter(|s| s.status != "interrupted" && s.status != "failed")
 }
 
 /// What `summary.json` holds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    /// `completed`, `diverged`, or `interrupted` (stopped by SIGINT/SIGTERM before the last
-    /// step; `--resume` continues it).
+    /// `completed`, `diverged`, `interrupted` (stopped by SIGINT/SIGTERM before the last
+    /// step; `--resume` continues it) or `failed` (stopped by an error such as a full disk;
+    /// `--resume` continues it from its last checkpoint, or from step 0 when it has none).
     pub status: String,
     /// The signal that interrupted the run (`SIGINT`, `SIGTERM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted_by: Option<String>,
+    /// The error that stopped a `failed` run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why the plots were not drawn (the run, its records and checkpoint are complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plots_error: Option<String>,
     /// Whether the run diverged.
     pub diverged: bool,
     /// The step at which it diverged.

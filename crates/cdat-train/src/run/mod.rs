@@ -6,7 +6,8 @@
 //! - [`execute`]: input checks, the output folder, and one run on a backend;
 //! - [`training`]: the training loop;
 //! - [`metrics`], [`checkpoint`], [`plots`]: what a run writes;
-//! - [`lock`], [`interrupt`], [`error`]: one run per folder, SIGINT/SIGTERM, exit statuses.
+//! - [`lock`], [`interrupt`], [`error`], [`reserve`]: one run per folder, SIGINT/SIGTERM,
+//!   exit statuses, room for the summary of a run a full disk stopped.
 //!
 //! It names no command and no command-line type: `cli` and `experiments` build on it.
 
@@ -20,5 +21,6 @@ pub mod interrupt;
 pub mod lock;
 pub mod metrics;
 pub mod plots;
+pub mod reserve;
 pub mod training;
 pub mod tuner_setup;

@@ -2,9 +2,10 @@
 //! `cdat_core::HvpBackend<B>` so that tuners and sharpness get exact Hessian-vector products.
 //!
 //! [`train`] is the loop; the run's state and what happens within a step are [`Training`]'s
-//! (`state`, `step`), when to measure, evaluate and checkpoint is the [`schedule`]'s, so these
+//! (`state`, `step`, `end`), when to measure, evaluate and checkpoint is the [`schedule`]'s, so these
 //! policies change without editing the loop.
 
+mod end;
 pub mod job;
 mod progress;
 pub mod schedule;
@@ -33,13 +34,20 @@ impl BackendJob for TrainJob<'_> {
     }
 }
 
-/// Trains `job` on `B`: steps until the end, a divergence or a signal, then writes the summary.
+/// Trains `job` on `B`: steps until the end, a divergence or a signal, then writes the summary;
+/// an error (a full disk) ends it as [`Training::fail`] says.
 fn train<B: Backend>(
     job: TrainJob<'_>,
     device: B::Device,
     backend: &Resolved,
 ) -> Result<RunResult> {
     let mut training = Training::<B>::start(job, device)?;
+    let ended = steps(&mut training).and_then(|()| training.finish(backend));
+    ended.map_err(|e| training.fail(e, backend))
+}
+
+/// The steps of the run, until its end, a divergence or a signal.
+fn steps<B: Backend>(training: &mut Training<'_, B>) -> Result<()> {
     let (loss_kind, num_outputs) = (training.cfg.loss, training.data.num_outputs());
     for step in training.steps() {
         // A SIGINT/SIGTERM stops the run between steps (the step in progress is finished).
@@ -64,5 +72,5 @@ fn train<B: Backend>(
         }
         training.complete(step)?;
     }
-    training.finish(backend)
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! [`Training`]: the state of a run between two steps (model, tuner, data order, records,
-//! sharpness warm start, checkpoint bookkeeping), how it starts, fresh or resumed from a
-//! checkpoint, and how it ends (final checkpoint, summary, plots).
+//! sharpness warm start, checkpoint bookkeeping) and how it starts, fresh or resumed from a
+//! checkpoint (how it ends is `end`'s).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,17 +14,15 @@ use cdat_core::ParamVec;
 use cdat_data::BatchSampler;
 use indicatif::ProgressBar;
 
-use super::job::{ResumeFrom, RunResult, TrainJob};
+use super::job::{ResumeFrom, TrainJob};
 use super::progress::progress_bar;
 use super::schedule::Schedule;
 use super::weights::{initial_model, load_weights, vec_from_host, vec_to_host, weights_bytes};
-use crate::run::backend::Resolved;
 use crate::run::checkpoint::{self, Checkpoint, CheckpointState};
 use crate::run::config::RunConfig;
 use crate::run::data::{Batch, RunData};
-use crate::run::interrupt;
-use crate::run::metrics::{summarize, Divergence, MetricsWriter, StepRecord};
-use crate::run::plots;
+use crate::run::metrics::{Divergence, MetricsWriter, StepRecord};
+use crate::run::reserve::Reserve;
 use crate::run::tuner_setup::{self, BuiltTuner, TrainModel};
 
 /// Where the batches come from.
@@ -67,15 +65,17 @@ pub struct Training<'a, B: Backend> {
     pub(super) eigvec: Option<ParamVec<B>>,
     pub(super) last_sharpness: Option<f64>,
     pub(super) bar: ProgressBar,
-    ckpt_path: PathBuf,
-    config_hash: String,
-    config_text: String,
+    pub(super) ckpt_path: PathBuf,
+    pub(super) config_hash: String,
+    pub(super) config_text: String,
     /// The step of the checkpoint in the folder.
-    checkpoint_step: Option<usize>,
+    pub(super) checkpoint_step: Option<usize>,
     /// The last step completed (written and not diverged).
-    completed: usize,
+    pub(super) completed: usize,
     pub(super) divergence: Option<Divergence>,
-    interrupted_by: Option<i32>,
+    pub(super) interrupted_by: Option<i32>,
+    /// Room for `summary.json` on a full disk.
+    pub(super) reserve: Reserve,
 }
 
 impl<'a, B: Backend> Training<'a, B> {
@@ -97,6 +97,7 @@ impl<'a, B: Backend> Training<'a, B> {
         let mut tuner = tuner_setup::build::<B>(&cfg.tuner, &cfg.optimizer)?;
         tuner.set_curvature_method(cfg.curvature);
 
+        let reserve = Reserve::take(job.out_dir)?;
         let metrics_path = job.out_dir.join("metrics.jsonl");
         let config_hash = checkpoint::config_hash(cfg)?;
         let config_text = checkpoint::config_identity_text(cfg)?;
@@ -175,6 +176,7 @@ impl<'a, B: Backend> Training<'a, B> {
             completed: start_step,
             divergence: None,
             interrupted_by: None,
+            reserve,
             device,
         })
     }
@@ -211,7 +213,7 @@ impl<'a, B: Backend> Training<'a, B> {
     }
 
     /// Writes `checkpoint.ckpt` for the state after `step`.
-    fn save_checkpoint(&mut self, step: usize) -> Result<()> {
+    pub(super) fn save_checkpoint(&mut self, step: usize) -> Result<()> {
         let state = CheckpointState {
             step,
             epoch: step / self.batches_per_epoch,
@@ -237,61 +239,5 @@ impl<'a, B: Backend> Training<'a, B> {
         ckpt.save(&self.ckpt_path)?;
         self.checkpoint_step = Some(step);
         Ok(())
-    }
-
-    /// Ends the run: a checkpoint of the last completed step when a signal stopped it, then
-    /// `summary.json` and the plots.
-    pub fn finish(mut self, backend: &Resolved) -> Result<RunResult> {
-        if self.interrupted_by.is_some()
-            && self.checkpoint_step != Some(self.completed)
-            && self.completed > 0
-        {
-            self.save_checkpoint(self.completed)?;
-        }
-        self.bar.finish_and_clear();
-
-        let cfg = self.cfg;
-        let out_dir = self.out_dir;
-        let mut summary = summarize(
-            &self.records,
-            self.schedule.total_steps,
-            self.divergence.as_ref(),
-        );
-        if let Some(sig) = self.interrupted_by {
-            summary.status = "interrupted".into();
-            summary.interrupted_by = Some(interrupt::signal_name(sig));
-        }
-        summary.backend = backend.describe();
-        summary.num_parameters = self.num_parameters;
-        summary.train_examples = self.data.train_len();
-        summary.test_examples = self.data.test_len();
-        checkpoint::write_atomically(
-            &out_dir.join("summary.json"),
-            serde_json::to_string_pretty(&summary)?.as_bytes(),
-        )?;
-        if cfg.output.plots {
-            plots::render_run_plots(&self.records, &out_dir.join("plots"))?;
-        }
-        let mut files: Vec<String> = ["config.toml", "model.json", "metrics.jsonl", "summary.json"]
-            .iter()
-            .filter(|f| out_dir.join(f).is_file())
-            .map(|f| f.to_string())
-            .collect();
-        if cfg.output.plots && out_dir.join("plots").is_dir() {
-            files.push("plots/*.png|svg".into());
-        }
-        let mut checkpoint_step = self.checkpoint_step;
-        if self.ckpt_path.is_file() {
-            files.push(checkpoint::FILE_NAME.into());
-        } else {
-            checkpoint_step = None;
-        }
-        Ok(RunResult {
-            summary,
-            out_dir: out_dir.to_path_buf(),
-            files,
-            checkpoint_step,
-            interrupted_by: self.interrupted_by,
-        })
     }
 }
