@@ -361,7 +361,7 @@ fn terminate_when(mut child: std::process::Child, ready: impl Fn() -> bool) -> O
             start.elapsed() < Duration::from_secs(180),
             "not ready after 180 s"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
     }
     let st = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -480,6 +480,20 @@ fn every_command_exits_with_the_documented_status() {
     assert_user_error(
         &run(&["simulate", "--steps", "0", "--out", s(&t.join("sim0"))]),
         &["--steps"],
+    );
+
+    // simulate under SIGTERM: the signal arrives while the first scenario's CSV is written
+    // (the four take about 1.5 s in a debug build); the next scenario is not started.
+    let sim = t.join("sim-term");
+    let args: Vec<String> = ["simulate", "--steps", "100000", "--out", s(&sim)]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+    let o = terminate_when(spawn(&args), || sim.join("constant-eta.csv").exists());
+    assert_code(&o, 143, "simulate under SIGTERM");
+    assert!(
+        !sim.join("cdat-sigma-1.9.csv").exists(),
+        "the last scenario was not run"
     );
 
     // reproduce: 0 (the committed runs' report), 2.
