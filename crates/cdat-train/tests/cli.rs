@@ -979,7 +979,7 @@ fn reproduce_runs_a_plan_and_writes_the_report_from_the_metrics() {
     for f in [
         "claims.csv",
         "full/loss.png",
-        "full/lr_sharpness.svg",
+        "full/lr_sharpness.png",
         "full/edge.png",
         "mini/sigma_batch.png",
         "dynamics/cdat-sigma-2.csv",

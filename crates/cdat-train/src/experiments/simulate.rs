@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use cdat_core::dynamics::{self, paper, CdatRecord, Options, Outcome, Record, Trajectory};
 
 use crate::cli::simulate::SimulateArgs;
+use crate::plot::chart::Formats;
 use crate::plot::stacked::{render_stacked, StackedPanel};
 use crate::plot::style::{BLUE, GREEN, RED};
 use crate::run::error::{Interrupted, UserError};
@@ -135,7 +136,7 @@ pub fn run_simulate(args: &SimulateArgs) -> Result<String> {
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| UserError::new(format!("--out {}: {e}", args.out.display())))?;
-    let all = simulate_into(&args.out, args.steps)?;
+    let all = simulate_into(&args.out, args.steps, Formats::PngAndSvg)?;
     let mut text = format!(
         "Simplified model of learning rate and sharpness, {} steps per scenario (files in {}):\n",
         args.steps,
@@ -182,7 +183,7 @@ pub struct ScenarioSummary {
 
 /// Runs the scenarios for `steps` steps and writes their CSVs, plots and `summary.csv` into
 /// `dir`.
-pub fn simulate_into(dir: &Path, steps: usize) -> Result<Vec<ScenarioSummary>> {
+pub fn simulate_into(dir: &Path, steps: usize, formats: Formats) -> Result<Vec<ScenarioSummary>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let all = scenarios(steps);
     let mut summary =
@@ -198,7 +199,7 @@ pub fn simulate_into(dir: &Path, steps: usize) -> Result<Vec<ScenarioSummary>> {
             )));
         }
         write_csv(s, &dir.join(format!("{}.csv", s.name)))?;
-        render(s, dir)?;
+        render(s, dir, formats)?;
         let steps_done = s.rows.last().map_or(0, |r| r.0);
         let (lambda, eta, mean_y) = (s.last("lambda"), s.last("eta"), s.mean_y_tail());
         let diverged_at = match &s.outcome {
@@ -251,7 +252,7 @@ fn write_csv(s: &Scenario, path: &Path) -> Result<()> {
 }
 
 /// The figure of a scenario: λ with 2/η, η, and y with the edge of stability at 0.
-fn render(s: &Scenario, dir: &Path) -> Result<()> {
+fn render(s: &Scenario, dir: &Path, formats: Formats) -> Result<()> {
     let eta = s.column("eta");
     let two_over_eta: Vec<(f64, f64)> = eta
         .iter()
@@ -285,5 +286,5 @@ fn render(s: &Scenario, dir: &Path) -> Result<()> {
             log_y: false,
         },
     ];
-    render_stacked(dir, s.name, s.title, &panels)
+    render_stacked(dir, s.name, s.title, &panels, formats)
 }

@@ -33,8 +33,18 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
-/// Renders each panel as `<dir>/<file>.png` and `<dir>/<file>.svg`.
-pub fn render_panels(panels: &[Panel], dir: &Path) -> Result<()> {
+/// The files a figure is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Formats {
+    /// `<file>.png` and `<file>.svg` (a run's plots, `simulate`: the SVG scales for papers).
+    PngAndSvg,
+    /// `<file>.png` only (the report's figures, committed: the repository keeps them small).
+    Png,
+}
+
+/// Renders each panel as `<dir>/<file>.png` and, with [`Formats::PngAndSvg`],
+/// `<dir>/<file>.svg`.
+pub fn render_panels(panels: &[Panel], dir: &Path, formats: Formats) -> Result<()> {
     register_font();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for p in panels {
@@ -46,7 +56,7 @@ pub fn render_panels(panels: &[Panel], dir: &Path) -> Result<()> {
             root.present()
                 .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
         }
-        {
+        if formats == Formats::PngAndSvg {
             let root = SVGBackend::new(&svg, (900, 560)).into_drawing_area();
             draw(&root, p).with_context(|| format!("drawing {}", svg.display()))?;
             root.present()
@@ -58,8 +68,8 @@ pub fn render_panels(panels: &[Panel], dir: &Path) -> Result<()> {
 
 /// Renders the first four panels on one 2 × 2 page as `<dir>/<file>.png` and
 /// `<dir>/<file>.svg`.
-pub fn render_overview(panels: &[Panel], dir: &Path, file: &str) -> Result<()> {
-    render_grid(panels, dir, file, (2, 2))
+pub fn render_overview(panels: &[Panel], dir: &Path, file: &str, formats: Formats) -> Result<()> {
+    render_grid(panels, dir, file, (2, 2), formats)
 }
 
 /// Renders the panels on one page of `rows × cols` charts (row by row; 800 × 500 pixels each)
@@ -69,6 +79,7 @@ pub fn render_grid(
     dir: &Path,
     file: &str,
     (rows, cols): (usize, usize),
+    formats: Formats,
 ) -> Result<()> {
     register_font();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -81,7 +92,7 @@ pub fn render_grid(
             .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
     }
     let svg = dir.join(format!("{file}.svg"));
-    {
+    if formats == Formats::PngAndSvg {
         let root = SVGBackend::new(&svg, size).into_drawing_area();
         grid(&root, panels, (rows, cols))?;
         root.present()

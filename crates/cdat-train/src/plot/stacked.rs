@@ -8,6 +8,7 @@ use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::chart::Formats;
 use super::style::{draw_legend, format_number, padded_ranges, register_font, FAMILY, GREY};
 
 /// One panel: a curve and an optional dashed reference curve.
@@ -21,8 +22,15 @@ pub struct StackedPanel {
     pub log_y: bool,
 }
 
-/// Renders `panels` under `title` as `<dir>/<file>.png` and `<dir>/<file>.svg`.
-pub fn render_stacked(dir: &Path, file: &str, title: &str, panels: &[StackedPanel]) -> Result<()> {
+/// Renders `panels` under `title` as `<dir>/<file>.png` and (with [`Formats::PngAndSvg`])
+/// `<dir>/<file>.svg`.
+pub fn render_stacked(
+    dir: &Path,
+    file: &str,
+    title: &str,
+    panels: &[StackedPanel],
+    formats: Formats,
+) -> Result<()> {
     register_font();
     let png = dir.join(format!("{file}.png"));
     {
@@ -32,7 +40,7 @@ pub fn render_stacked(dir: &Path, file: &str, title: &str, panels: &[StackedPane
             .map_err(|e| anyhow!("writing {}: {e}", png.display()))?;
     }
     let svg = dir.join(format!("{file}.svg"));
-    {
+    if formats == Formats::PngAndSvg {
         let root = SVGBackend::new(&svg, (1000, 1100)).into_drawing_area();
         figure(&root, title, panels)?;
         root.present()

@@ -6,15 +6,15 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::plot::chart::{render_overview, render_panels, Panel, Series};
+use crate::plot::chart::{render_overview, render_panels, Formats, Panel, Series};
 use crate::plot::style::{BLUE, GREEN, GREY, ORANGE, RED};
 use crate::run::metrics::StepRecord;
 
 /// Renders every plot as `<dir>/<name>.png` and `<dir>/<name>.svg`.
 pub fn render_run_plots(records: &[StepRecord], dir: &Path) -> Result<()> {
     let panels = panels(records);
-    render_panels(&panels, dir)?;
-    render_overview(&panels, dir, "overview")
+    render_panels(&panels, dir, Formats::PngAndSvg)?;
+    render_overview(&panels, dir, "overview", Formats::PngAndSvg)
 }
 
 fn points(records: &[StepRecord], f: impl Fn(&StepRecord) -> Option<f64>) -> Vec<(f64, f64)> {

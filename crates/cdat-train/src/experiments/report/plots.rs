@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::format::num;
 use super::runs::{RunView, SuiteRuns};
-use crate::plot::chart::{render_grid, render_panels, Panel, Series};
+use crate::plot::chart::{render_grid, render_panels, Formats, Panel, Series};
 use crate::plot::style::{GREY, PALETTE};
 use crate::run::metrics::StepRecord;
 
@@ -133,12 +133,12 @@ pub fn suite_plots(sr: &SuiteRuns, dir: &Path) -> Result<()> {
     let first = sr.of_seed(sr.seeds().first().copied().unwrap_or_default());
     if let Some(page) = edge_page(&first) {
         let cols = page.len() / 3;
-        render_grid(&page, dir, EDGE_FILE, (3, cols))?;
+        render_grid(&page, dir, EDGE_FILE, (3, cols), Formats::Png)?;
     }
     let runs = highlighted(&first);
     if runs.is_empty() {
         return match sigma_batch_panel(sr) {
-            Some(p) => render_panels(&[p], dir),
+            Some(p) => render_panels(&[p], dir, Formats::Png),
             None => Ok(()),
         };
     }
@@ -199,7 +199,7 @@ pub fn suite_plots(sr: &SuiteRuns, dir: &Path) -> Result<()> {
     if let Some(p) = sigma_batch_panel(sr) {
         panels.push(p);
     }
-    render_panels(&panels, dir)
+    render_panels(&panels, dir, Formats::Png)
 }
 
 /// Final loss against σ, one curve per (batch size, EMA β), for the mini-batch CDAT grid.

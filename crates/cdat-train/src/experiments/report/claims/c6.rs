@@ -10,6 +10,7 @@ use anyhow::Result;
 use super::verdict::{ClaimSection, Verdict};
 use crate::experiments::report::format::num;
 use crate::experiments::simulate::{simulate_into, ScenarioSummary};
+use crate::plot::chart::Formats;
 
 /// The claim, as the report states it.
 pub const STATEMENT: &str = "In the simplified model, a constant η stabilises λ near 2/η; holding y = ηλ − 2 below 0 drives x to 0 while λ grows and η falls; CDAT σ=2 holds y near 0 with λ stable, σ=1.9 drifts.";
@@ -23,7 +24,7 @@ const DYNAMICS_STEPS: usize = 2_000;
 /// Runs the simulations into `dir` and checks the claim on them (see [`RULE`]); `link` is
 /// the results folder as linked from the report.
 pub fn check(dir: &Path, link: &str) -> Result<ClaimSection> {
-    let sims = simulate_into(dir, DYNAMICS_STEPS)?;
+    let sims = simulate_into(dir, DYNAMICS_STEPS, Formats::Png)?;
     let get = |name: &str| sims.iter().find(|s| s.name == name);
     let drift = |s: &ScenarioSummary| (s.final_lambda - s.half_lambda) / s.half_lambda;
     let mut body = String::from(
