@@ -7,20 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use common::{assert_ok, assert_user_error, bin, metrics, run, run_fast, s, summary, text, FAST};
+use common::{
+    assert_ok, assert_user_error, bin, metrics, run, run_fast, s, summary, text, without_times,
+    FAST,
+};
 
 fn out_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
     tmp.path().join(name)
-}
-
-/// The record without its timing fields (which differ between runs).
-fn without_times(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("step_time_s");
-        o.remove("wall_time_s");
-    }
-    v
 }
 
 /// Two records are the same: same fields, equal integers, booleans and strings, floats equal up

@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_ok, assert_user_error, bin, fast, run, s, summary, text};
-use serde_json::Value;
+use common::{
+    assert_ok, assert_user_error, bin, fast, finish, records_without_times, run, s, signal,
+    summary, text,
+};
 
 /// A tmpfs mounted on a temporary folder, unmounted when dropped.
 struct Tmpfs {
@@ -113,19 +115,6 @@ fn run_args(dir: &Path, extra: &[&str]) -> Vec<String> {
     a
 }
 
-/// The records without their timing fields.
-fn records(dir: &Path) -> Vec<Value> {
-    common::metrics(dir)
-        .into_iter()
-        .map(|mut v| {
-            let o = v.as_object_mut().expect("object");
-            o.remove("step_time_s");
-            o.remove("wall_time_s");
-            v
-        })
-        .collect()
-}
-
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -144,7 +133,7 @@ fn a_full_disk_ends_the_run_as_failed_and_resume_completes_it() {
     let reference = tempfile::tempdir().unwrap();
     let ref_dir = reference.path().join("run");
     assert_ok(&run(&run_args(&ref_dir, &[])));
-    let expected = records(&ref_dir);
+    let expected = records_without_times(&ref_dir);
     assert_eq!(expected.len(), 20);
     let ckpt_pages = pages(
         std::fs::metadata(ref_dir.join("checkpoint.ckpt"))
@@ -214,7 +203,7 @@ fn a_full_disk_ends_the_run_as_failed_and_resume_completes_it() {
                 .contains("No space left on device"),
             "{sm}"
         );
-        let done = records(&dir);
+        let done = records_without_times(&dir);
         assert_eq!(sm["steps_recorded"], done.len());
         assert_eq!(
             done[..],
@@ -241,7 +230,7 @@ fn a_full_disk_ends_the_run_as_failed_and_resume_completes_it() {
         assert_ok(&o);
         assert!(text(&o).contains(resumed), "{}", text(&o));
         assert_eq!(
-            records(&dir),
+            records_without_times(&dir),
             expected,
             "resumed records = uninterrupted records"
         );
@@ -271,7 +260,7 @@ fn a_full_disk_ends_the_run_as_failed_and_resume_completes_it() {
     let o = run(&run_args(&dir, &["--resume"]));
     assert_ok(&o);
     assert!(text(&o).contains("holds no run yet"), "{}", text(&o));
-    assert_eq!(records(&dir), expected);
+    assert_eq!(records_without_times(&dir), expected);
 }
 
 #[test]
@@ -313,7 +302,7 @@ fn a_plot_that_cannot_be_drawn_keeps_the_run() {
             .is_some_and(|e| e.contains("plots")),
         "{sm}"
     );
-    assert_eq!(records(&dir).len(), 6);
+    assert_eq!(records_without_times(&dir).len(), 6);
     assert!(dir.join("checkpoint.ckpt").is_file());
     let files = t
         .lines()
@@ -331,7 +320,7 @@ fn a_plot_that_cannot_be_drawn_keeps_the_run() {
     more.push("--resume".into());
     std::fs::remove_file(dir.join("plots")).unwrap();
     assert_ok(&run(&more));
-    assert_eq!(records(&dir).len(), 8);
+    assert_eq!(records_without_times(&dir).len(), 8);
     assert!(dir.join("plots/overview.png").is_file());
     assert!(summary(&dir).get("plots_error").is_none());
 }
@@ -347,7 +336,7 @@ fn spawn(args: &[String]) -> std::process::Child {
         .unwrap()
 }
 
-/// Sends SIGTERM once `ready()` holds, and returns the output (panics after 180 s).
+/// Sends SIGTERM once `ready()` holds (panics after 180 s), and returns the output.
 fn terminate_when(mut child: std::process::Child, ready: impl Fn() -> bool) -> Output {
     let start = Instant::now();
     while !ready() {
@@ -363,19 +352,8 @@ fn terminate_when(mut child: std::process::Child, ready: impl Fn() -> bool) -> O
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let st = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(300) {
-            let _ = child.kill();
-            panic!("did not stop after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
+    signal(&child, "TERM");
+    finish(child)
 }
 
 fn has_records(dir: &Path) -> bool {

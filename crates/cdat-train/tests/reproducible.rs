@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::records_without_times;
+
 /// On top of [`common::FAST`]: a small run measuring everything that can carry state across
 /// steps: heavy ball, CDAT EMAs, mini-batches, sharpness warm starts, evaluation.
 const RUN: &[&str] = &[
@@ -58,22 +60,6 @@ fn run_ok(mut c: Command) {
     );
 }
 
-/// The records without their timing fields, as parsed JSON (floats are written in their
-/// shortest round-trip form, so equal values are equal bits).
-fn records(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .expect("metrics.jsonl")
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).expect("JSON line");
-            let o = v.as_object_mut().expect("object");
-            o.remove("step_time_s");
-            o.remove("wall_time_s");
-            v
-        })
-        .collect()
-}
-
 #[track_caller]
 fn assert_identical(a: &[Value], b: &[Value], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: record counts");
@@ -92,11 +78,15 @@ fn two_runs_of_one_seed_are_bit_identical_with_any_thread_count() {
     let mut single = command(&dirs[2], steps, &[]);
     single.env("RAYON_NUM_THREADS", "1");
     run_ok(single);
-    let first = records(&dirs[0]);
+    let first = records_without_times(&dirs[0]);
     assert_eq!(first.len(), steps);
     assert!(first[0]["sharpness"].is_f64() && first[3]["train_accuracy"].is_f64());
-    assert_identical(&first, &records(&dirs[1]), "second run");
-    assert_identical(&first, &records(&dirs[2]), "RAYON_NUM_THREADS=1");
+    assert_identical(&first, &records_without_times(&dirs[1]), "second run");
+    assert_identical(
+        &first,
+        &records_without_times(&dirs[2]),
+        "RAYON_NUM_THREADS=1",
+    );
 }
 
 #[test]
@@ -128,12 +118,16 @@ fn a_killed_and_resumed_run_gives_the_records_of_an_uninterrupted_one() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let killed_at = records(&part).len();
+    let killed_at = records_without_times(&part).len();
     assert!(killed_at < steps, "killed after {killed_at} steps");
     run_ok(command(
         &part,
         steps,
         &["--checkpoint-every", "4", "--resume"],
     ));
-    assert_identical(&records(&full), &records(&part), "resumed run");
+    assert_identical(
+        &records_without_times(&full),
+        &records_without_times(&part),
+        "resumed run",
+    );
 }

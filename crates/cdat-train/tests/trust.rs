@@ -7,12 +7,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{assert_ok, assert_user_error, bin, fast, run, s, summary, text, BASE};
+use common::{
+    assert_ok, assert_user_error, bin, fast, finish, run, s, signal, summary, text, BASE,
+};
 
 fn metrics_lines(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
@@ -277,27 +279,6 @@ fn wait_for_records(child: &mut Child, dir: &Path, n: usize) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let st = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(st.success());
-}
-
-/// Waits for the child to exit (kills it and panics after 120 s).
-fn finish(mut child: Child) -> Output {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("the run did not stop within 120 s of the signal");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
 }
 
 #[test]

@@ -224,7 +224,7 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 /// How the temporary files of [`write_atomically`] end (`.<name>.<pid>.tmp`).
-pub const TEMP_SUFFIX: &str = ".tmp";
+const TEMP_SUFFIX: &str = ".tmp";
 
 /// Removes the temporary files this process left in `dir` (`.<name>.<pid>.tmp`); returns
 /// their names.

@@ -122,8 +122,8 @@ pub fn timestamp() -> String {
 }
 
 /// Makes `dir` ready for a run of `config`:
-/// - `resume`: it must hold a config equal up to run length and checkpointing (and, to
-///   continue rather than start over, a checkpoint);
+/// - `resume`: it must hold a config equal up to run length and checkpointing, or nothing yet;
+///   without a checkpoint the run starts over from step 0 (said on stderr);
 /// - otherwise it must not exist, be empty, hold a previous run of the same config (rerun from
 ///   scratch), or `force` must be given (its run files are removed).
 pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Result<()> {
@@ -175,6 +175,19 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
                 dir.display(),
                 diff.join(", ")
             )));
+        }
+        if !dir.join(checkpoint::FILE_NAME).is_file() {
+            // A run that stopped (failed, interrupted, killed) before its first checkpoint:
+            // its configuration matches, so it starts over in its own folder.
+            let records = std::fs::read_to_string(dir.join("metrics.jsonl"))
+                .map_or(0, |t| t.lines().filter(|l| !l.trim().is_empty()).count());
+            eprintln!(
+                "--resume: `{}` holds no {} yet (the run stopped before its first checkpoint): \
+                 starting it over from step 0; the {records} line(s) of metrics.jsonl are \
+                 replaced",
+                dir.display(),
+                checkpoint::FILE_NAME
+            );
         }
         return Ok(());
     }
@@ -260,22 +273,9 @@ pub fn execute(
     }
     let _lock = RunLock::acquire(&dir, "--out", &mut |m| eprintln!("{m}"))?;
     prepare_out_dir(&prepared.config, &dir, opts)?;
-    let resume = if !opts.resume {
-        None
-    } else if dir.join(checkpoint::FILE_NAME).is_file() {
+    // Without a checkpoint, `prepare_out_dir` said that the run starts over from step 0.
+    let resume = if opts.resume && dir.join(checkpoint::FILE_NAME).is_file() {
         Some(resume_point(&prepared.config, &dir)?)
-    } else if dir.join("config.toml").is_file() {
-        // A run that stopped (failed, interrupted, killed) before its first checkpoint: its
-        // configuration matched above, so it starts over in its own folder.
-        let records = std::fs::read_to_string(dir.join("metrics.jsonl"))
-            .map_or(0, |t| t.lines().filter(|l| !l.trim().is_empty()).count());
-        eprintln!(
-            "--resume: `{}` holds no {} yet (the run stopped before its first checkpoint): \
-             starting it over from step 0; the {records} line(s) of metrics.jsonl are replaced",
-            dir.display(),
-            checkpoint::FILE_NAME
-        );
-        None
     } else {
         None
     };

@@ -4,7 +4,8 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -113,4 +114,42 @@ pub fn metrics(dir: &Path) -> Vec<Value> {
 pub fn summary(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
         .expect("JSON")
+}
+
+/// A step record without its timing fields (which differ between runs).
+pub fn without_times(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("step_time_s");
+        o.remove("wall_time_s");
+    }
+    v
+}
+
+/// A run's records without their timing fields, as parsed JSON (floats are written in their
+/// shortest round-trip form, so equal values are equal bits).
+pub fn records_without_times(dir: &Path) -> Vec<Value> {
+    metrics(dir).iter().map(without_times).collect()
+}
+
+/// Sends signal `name` (`TERM`, `INT`) to the child.
+pub fn signal(child: &Child, name: &str) {
+    let st = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(st.success());
+}
+
+/// Waits for the child to exit (kills it and panics after 120 s).
+pub fn finish(mut child: Child) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("the run did not stop within 120 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }

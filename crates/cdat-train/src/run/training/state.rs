@@ -66,8 +66,8 @@ pub struct Training<'a, B: Backend> {
     pub(super) last_sharpness: Option<f64>,
     pub(super) bar: ProgressBar,
     pub(super) ckpt_path: PathBuf,
-    pub(super) config_hash: String,
-    pub(super) config_text: String,
+    config_hash: String,
+    config_text: String,
     /// The step of the checkpoint in the folder.
     pub(super) checkpoint_step: Option<usize>,
     /// The last step completed (written and not diverged).
