@@ -66,14 +66,14 @@ pub fn render_panels(panels: &[Panel], dir: &Path, formats: Formats) -> Result<(
     Ok(())
 }
 
-/// Renders the first four panels on one 2 × 2 page as `<dir>/<file>.png` and
-/// `<dir>/<file>.svg`.
+/// Renders the first four panels on one 2 × 2 page as `<dir>/<file>.png` and, with
+/// [`Formats::PngAndSvg`], `<dir>/<file>.svg`.
 pub fn render_overview(panels: &[Panel], dir: &Path, file: &str, formats: Formats) -> Result<()> {
     render_grid(panels, dir, file, (2, 2), formats)
 }
 
 /// Renders the panels on one page of `rows × cols` charts (row by row; 800 × 500 pixels each)
-/// as `<dir>/<file>.png` and `<dir>/<file>.svg`.
+/// as `<dir>/<file>.png` and, with [`Formats::PngAndSvg`], `<dir>/<file>.svg`.
 pub fn render_grid(
     panels: &[Panel],
     dir: &Path,

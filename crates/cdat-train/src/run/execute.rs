@@ -126,7 +126,9 @@ pub fn timestamp() -> String {
 ///   without a checkpoint the run starts over from step 0 (said on stderr);
 /// - otherwise it must not exist, be empty, hold a previous run of the same config (rerun from
 ///   scratch), or `force` must be given (its run files are removed).
-pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Result<()> {
+///
+/// Returns whether the run continues from the folder's checkpoint.
+pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Result<bool> {
     let user = |m: String| -> anyhow::Error { UserError::new(m).into() };
     let saved_config = || -> Result<Option<RunConfig>> {
         let path = dir.join("config.toml");
@@ -157,7 +159,7 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
                      starting it from step 0",
                     dir.display()
                 );
-                return Ok(());
+                return Ok(false);
             }
             return Err(user(format!(
                 "--resume: `{}` has no readable config.toml, so it cannot be told which run it \
@@ -176,7 +178,8 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
                 diff.join(", ")
             )));
         }
-        if !dir.join(checkpoint::FILE_NAME).is_file() {
+        let has_checkpoint = dir.join(checkpoint::FILE_NAME).is_file();
+        if !has_checkpoint {
             // A run that stopped (failed, interrupted, killed) before its first checkpoint:
             // its configuration matches, so it starts over in its own folder.
             let records = std::fs::read_to_string(dir.join("metrics.jsonl"))
@@ -189,7 +192,7 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
                 checkpoint::FILE_NAME
             );
         }
-        return Ok(());
+        return Ok(has_checkpoint);
     }
     if dir.exists() && !dir.is_dir() {
         return Err(user(format!(
@@ -200,7 +203,7 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
     if !dir.exists() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating output folder {}", dir.display()))?;
-        return Ok(());
+        return Ok(false);
     }
     if !empty()? && !opts.force {
         match saved_config()? {
@@ -234,7 +237,7 @@ pub fn prepare_out_dir(config: &RunConfig, dir: &Path, opts: RunOptions) -> Resu
     if plots.is_dir() {
         std::fs::remove_dir_all(&plots).with_context(|| format!("removing {}", plots.display()))?;
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Trains one prepared run on a resolved backend, writing into its output folder.
@@ -272,9 +275,7 @@ pub fn execute(
         .into());
     }
     let _lock = RunLock::acquire(&dir, "--out", &mut |m| eprintln!("{m}"))?;
-    prepare_out_dir(&prepared.config, &dir, opts)?;
-    // Without a checkpoint, `prepare_out_dir` said that the run starts over from step 0.
-    let resume = if opts.resume && dir.join(checkpoint::FILE_NAME).is_file() {
+    let resume = if prepare_out_dir(&prepared.config, &dir, opts)? {
         Some(resume_point(&prepared.config, &dir)?)
     } else {
         None
